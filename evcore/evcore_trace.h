@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Tracepoints of the evcore event queue: every queued event, every refused
+ * or overwritten event, and every read call.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM evcore
+
+#if !defined(_EVCORE_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _EVCORE_TRACE_H
+
+#include <linux/string.h>
+#include <linux/tracepoint.h>
+
+#define EVCORE_TRACE_NAME_LEN	16
+
+TRACE_EVENT(evcore_push,
+	    TP_PROTO(const char *queue, u64 seq, u32 source_id,
+		     u64 source_seq, u32 depth),
+	    TP_ARGS(queue, seq, source_id, source_seq, depth),
+	    TP_STRUCT__entry(__array(char, queue, EVCORE_TRACE_NAME_LEN)
+			     __field(u64, seq)
+			     __field(u64, source_seq)
+			     __field(u32, source_id)
+			     __field(u32, depth)),
+	    TP_fast_assign(strscpy(__entry->queue, queue,
+				   EVCORE_TRACE_NAME_LEN);
+			   __entry->seq = seq;
+			   __entry->source_seq = source_seq;
+			   __entry->source_id = source_id;
+			   __entry->depth = depth;),
+	    TP_printk("queue=%s seq=%llu source=%u source_seq=%llu depth=%u",
+		      __entry->queue, __entry->seq, __entry->source_id,
+		      __entry->source_seq, __entry->depth)
+);
+
+TRACE_EVENT(evcore_drop,
+	    TP_PROTO(const char *queue, u64 seq, u32 source_id,
+		     u64 source_seq, bool overwritten),
+	    TP_ARGS(queue, seq, source_id, source_seq, overwritten),
+	    TP_STRUCT__entry(__array(char, queue, EVCORE_TRACE_NAME_LEN)
+			     __field(u64, seq)
+			     __field(u64, source_seq)
+			     __field(u32, source_id)
+			     __field(bool, overwritten)),
+	    TP_fast_assign(strscpy(__entry->queue, queue,
+				   EVCORE_TRACE_NAME_LEN);
+			   __entry->seq = seq;
+			   __entry->source_seq = source_seq;
+			   __entry->source_id = source_id;
+			   __entry->overwritten = overwritten;),
+	    TP_printk("queue=%s %s seq=%llu source=%u source_seq=%llu",
+		      __entry->queue,
+		      __entry->overwritten ? "overwritten" : "refused",
+		      __entry->seq, __entry->source_id, __entry->source_seq)
+);
+
+TRACE_EVENT(evcore_read,
+	    TP_PROTO(const char *queue, u64 position, unsigned int records,
+		     u64 lost, long ret),
+	    TP_ARGS(queue, position, records, lost, ret),
+	    TP_STRUCT__entry(__array(char, queue, EVCORE_TRACE_NAME_LEN)
+			     __field(u64, position)
+			     __field(u64, lost)
+			     __field(long, ret)
+			     __field(unsigned int, records)),
+	    TP_fast_assign(strscpy(__entry->queue, queue,
+				   EVCORE_TRACE_NAME_LEN);
+			   __entry->position = position;
+			   __entry->lost = lost;
+			   __entry->ret = ret;
+			   __entry->records = records;),
+	    TP_printk("queue=%s position=%llu records=%u lost=%llu ret=%ld",
+		      __entry->queue, __entry->position, __entry->records,
+		      __entry->lost, __entry->ret)
+);
+
+#endif /* _EVCORE_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE evcore_trace
+#include <trace/define_trace.h>
