@@ -278,17 +278,19 @@ static bool evcore_readable_locked(struct evcore_reader *r)
 {
 	struct evcore_queue *q = r->q;
 	u64 seq, from, wanted = 0;
+	/* A resize may have left the watermark above the capacity. */
+	u32 mark = min(r->watermark, q->capacity);
 
 	lockdep_assert_held(&q->lock);
 	if (q->shutdown || evcore_loss_pending(r))
 		return true;
 	from = max(r->at.pos, q->tail);
 	if (r->filter == U64_MAX)
-		return q->head - from >= r->watermark;
-	for (seq = from; seq < q->head && wanted < r->watermark; seq++)
+		return q->head - from >= mark;
+	for (seq = from; seq < q->head && wanted < mark; seq++)
 		if (evcore_wanted(r, evcore_slot(q, seq)->ev.source_id))
 			wanted++;
-	return wanted >= r->watermark;
+	return wanted >= mark;
 }
 
 static bool evcore_readable(struct evcore_reader *r)
