@@ -1,21 +1,57 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The one place where evcore and its users hide differences between the
- * kernel versions they build against. Nothing else tests the version.
+ * kernel versions they build against (6.1 to 7.2). Nothing else tests the
+ * version: code is written against the newest API and this header supplies
+ * that API on older kernels. It tests for the feature itself where the
+ * kernel offers something to test (a macro), and for the version only where
+ * it does not, in one place.
  */
 #ifndef _LINUX_EVCORE_COMPAT_H
 #define _LINUX_EVCORE_COMPAT_H
 
+#include <linux/container_of.h>
+#include <linux/hrtimer.h>
+#include <linux/timer.h>
 #include <linux/version.h>
 
-/*
- * Symbol namespaces are bare identifiers up to 6.12 and strings from 6.13
- * on; EVCORE_NS is right for the kernel being built against.
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#if KERNEL_VERSION(6, 13, 0) <= LINUX_VERSION_CODE
+
+/* Use in EXPORT_SYMBOL_NS_GPL(sym, EVCORE_NS) and MODULE_IMPORT_NS(). */
 #define EVCORE_NS "EVCORE"
-#else
+
+#else /* up to 6.12 */
+
+/* Symbol namespaces are bare identifiers; they are strings from 6.13 on. */
 #define EVCORE_NS EVCORE
+
+/*
+ * hrtimer_setup() appeared in 6.13 and replaced hrtimer_init() followed by
+ * setting ->function; hrtimer_init() is gone in 7.2. The define keeps this
+ * copy out of the way should a stable kernel gain its own.
+ */
+static inline void
+evcore_compat_hrtimer_setup(struct hrtimer *timer,
+			    enum hrtimer_restart (*function)(struct hrtimer *),
+			    clockid_t clock_id, enum hrtimer_mode mode)
+{
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
+}
+
+#define hrtimer_setup evcore_compat_hrtimer_setup
+
+#endif /* 6.13 */
+
+/*
+ * from_timer() became timer_container_of() after 6.12 and is gone in 7.2;
+ * test for the macro itself. timer_delete() and timer_delete_sync() (6.2,
+ * and in Debian's 6.1 too) replace del_timer() and del_timer_sync(), which
+ * are gone in 7.2: use the new names, they need no shim.
+ */
+#ifndef timer_container_of
+#define timer_container_of(var, callback_timer, timer_fieldname) \
+	container_of(callback_timer, typeof(*(var)), timer_fieldname)
 #endif
 
 #endif /* _LINUX_EVCORE_COMPAT_H */
