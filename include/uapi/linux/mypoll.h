@@ -22,14 +22,31 @@
 #define MYPOLL_SOURCE_MANUAL	2
 #define MYPOLL_SOURCE_WRITE	3
 
+/* Source filter bits of all sources, for MYPOLL_IOC_SET_FILTER. */
+#define MYPOLL_SOURCES_ALL	((1ULL << MYPOLL_SOURCE_TIMER) | \
+				 (1ULL << MYPOLL_SOURCE_MANUAL) | \
+				 (1ULL << MYPOLL_SOURCE_WRITE))
+
 /* Timer modes. */
 #define MYPOLL_TIMER_WORK	0	/* delayed_work, jiffy resolution */
 #define MYPOLL_TIMER_HRTIMER	1	/* hrtimer, fired in hard IRQ context */
 
+/* Timer period limits, in microseconds; work mode wants whole milliseconds. */
+#define MYPOLL_WORK_PERIOD_US_MIN	1000
+#define MYPOLL_HRTIMER_PERIOD_US_MIN	100
+#define MYPOLL_PERIOD_US_MAX		3600000000ULL
+
+/* Largest event count MYPOLL_IOC_TRIGGER accepts in one call. */
+#define MYPOLL_TRIGGER_MAX	65536
+
 /*
  * Timer events carry in struct evcore_event.aux the number of periods that
  * expired without an event since the previous timer event (0 when none was
- * missed), as timerfd folds missed expirations into its count.
+ * missed), as timerfd folds missed expirations into its count. A period
+ * whose event was refused (queue full) is not counted there: it shows as a
+ * gap in the timer source's struct evcore_event.source_seq, and the missed
+ * periods that event would have reported move to the next timer event that
+ * is queued. Manual and write events carry aux 0.
  */
 
 /**
@@ -105,7 +122,8 @@ struct mypoll_stats {
  * @lag: events queued that this file has not read yet
  * @read: event records read through this file
  * @lost: events this file lost (the sum of its loss records)
- * @filter: source filter, bit N set when source id N is read
+ * @filter: source filter, bit N set when source id N is read; all bits are
+ *	set until MYPOLL_IOC_SET_FILTER changes it
  * @watermark: poll and blocking read wait for this many events
  * @reserved: zero
  */
