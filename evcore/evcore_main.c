@@ -32,8 +32,8 @@
 #include "evcore_trace.h"
 
 /* A read copies at most this many bytes of records per lock hold. */
-#define EVCORE_BATCH_BYTES	8192
-#define EVCORE_BATCH_MAX	64
+#define EVCORE_BATCH_BYTES	2048
+#define EVCORE_BATCH_MAX	32
 
 static_assert(sizeof(struct evcore_event) == 48);
 static_assert(sizeof(struct evcore_event) % 8 == 0);
@@ -71,6 +71,7 @@ struct evcore_counters {
  * @refused: running count of refused events, never reset; the loss cursor
  * @shutdown: set once by evcore_queue_shutdown()
  * @nr_readers: number of readers on @readers
+ * @reader_bytes: memory allocated for the readers on @readers
  * @cnt: statistics
  * @sources: registered sources by id
  * @readers: open readers
@@ -98,6 +99,7 @@ struct evcore_queue {
 	u64 refused;
 	bool shutdown;
 	u32 nr_readers;
+	size_t reader_bytes;
 	struct evcore_counters cnt;
 	struct evcore_source *sources[EVCORE_SOURCE_ID_MAX + 1];
 	struct list_head readers;
@@ -139,6 +141,7 @@ struct evcore_cursor {
  * @bounce: records copied out of the ring, waiting for copy_to_user()
  * @cur: position after each record in @bounce
  * @cur_end: position after the last record and the skipped ones after it
+ * @bytes: memory allocated for this reader
  * @fasync_file: the file registered for SIGIO, or NULL
  */
 struct evcore_reader {
@@ -156,6 +159,7 @@ struct evcore_reader {
 	u8 *bounce;
 	struct evcore_cursor *cur;
 	struct evcore_cursor cur_end;
+	size_t bytes;
 	struct file *fasync_file;
 };
 
@@ -652,6 +656,8 @@ void evcore_queue_stats(struct evcore_queue *q, struct evcore_stats *st)
 	st->capacity = q->capacity;
 	st->readers = q->nr_readers;
 	st->policy = q->policy;
+	st->memory = sizeof(*q) + (size_t)q->capacity * q->slot_size +
+		     q->reader_bytes;
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_queue_stats, EVCORE_NS);
@@ -1187,6 +1193,7 @@ struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
 	r->cur = kcalloc(r->batch, sizeof(*r->cur), GFP_KERNEL);
 	if (!r->cur)
 		goto err_free_bounce;
+	r->bytes = sizeof(*r) + r->batch * (rs + sizeof(*r->cur));
 	mutex_init(&r->read_lock);
 	r->filter = U64_MAX;
 	r->watermark = 1;
@@ -1204,6 +1211,7 @@ struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
 	r->at.seen = evcore_refused_at(q, q->tail);
 	list_add_tail(&r->node, &q->readers);
 	q->nr_readers++;
+	q->reader_bytes += r->bytes;
 	kref_get(&q->ref);
 	spin_unlock_irqrestore(&q->lock, flags);
 	return r;
@@ -1240,6 +1248,7 @@ void evcore_reader_release(struct evcore_reader *r)
 	spin_lock_irqsave(&q->lock, flags);
 	list_del(&r->node);
 	q->nr_readers--;
+	q->reader_bytes -= r->bytes;
 	freed = evcore_update_tail_locked(q);
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (freed)
@@ -1388,14 +1397,24 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 			goto out_unlock;
 	}
 
-	left = copy_to_user(buf, r->bounce, filled * rs);
-	done = filled - DIV_ROUND_UP(left, rs);
-	if (!done) {
+	/* Copy batch after batch, without waiting, while records fit. */
+	ret = 0;
+	do {
+		left = copy_to_user(buf + ret, r->bounce, filled * rs);
+		done = filled - DIV_ROUND_UP(left, rs);
+		if (done)
+			evcore_commit(r, done, filled, &lost);
+		ret += done * rs;
+		if (done < filled || count - ret < rs)
+			break;
+		spin_lock_irqsave(&q->lock, flags);
+		filled = q->shutdown ? 0 :
+			 evcore_fill_locked(r, min_t(size_t, r->batch,
+						     (count - ret) / rs));
+		spin_unlock_irqrestore(&q->lock, flags);
+	} while (filled);
+	if (!ret)
 		ret = -EFAULT;
-		goto out_unlock;
-	}
-	evcore_commit(r, done, filled, &lost);
-	ret = done * rs;
 
 out_unlock:
 	trace_evcore_read(q->name, r->at.pos, ret > 0 ? ret / rs : 0, lost,

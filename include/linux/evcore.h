@@ -95,6 +95,7 @@ struct evcore_source {
  * @capacity: records the queue holds
  * @readers: open readers
  * @policy: current overflow policy
+ * @memory: bytes allocated for the queue, its ring and its readers
  */
 struct evcore_stats {
 	u64 generated;
@@ -109,6 +110,7 @@ struct evcore_stats {
 	u32 capacity;
 	u32 readers;
 	u32 policy;
+	size_t memory;
 };
 
 /**
