@@ -44,6 +44,8 @@
 static void check_event(struct __test_metadata *_metadata,
 			const struct mypoll_event *ev, __u32 source, __u64 seq)
 {
+	int record_ok;
+
 	EXPECT_EQ(seq, ev->hdr.seq);
 	EXPECT_EQ(source, ev->hdr.source_id);
 	EXPECT_EQ(0U, ev->hdr.flags);
@@ -54,7 +56,8 @@ static void check_event(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, ev->hdr.payload_len);
 	if (source == MYPOLL_SOURCE_MANUAL)
 		EXPECT_EQ(0U, ev->hdr.aux);
-	ASSERT_TRUE(_metadata->passed) {
+	record_ok = _metadata->passed;
+	ASSERT_TRUE(record_ok) {
 		TH_LOG("record: seq %llu source %u flags %#x lost %llu len %u",
 		       (unsigned long long)ev->hdr.seq, ev->hdr.source_id,
 		       ev->hdr.flags, (unsigned long long)ev->hdr.lost,
@@ -66,6 +69,8 @@ static void check_event(struct __test_metadata *_metadata,
 static void check_loss(struct __test_metadata *_metadata,
 		       const struct mypoll_event *ev, __u64 lost, __u64 seq)
 {
+	int record_ok;
+
 	EXPECT_EQ((__u32)EVCORE_EVENT_LOSS, ev->hdr.flags);
 	EXPECT_EQ(lost, ev->hdr.lost);
 	EXPECT_EQ(seq, ev->hdr.seq);
@@ -75,7 +80,8 @@ static void check_loss(struct __test_metadata *_metadata,
 	EXPECT_EQ(0U, ev->hdr.aux);
 	EXPECT_EQ(0, ev->hdr.payload_len);
 	EXPECT_TRUE(mp_zero_tail(ev, 0));
-	ASSERT_TRUE(_metadata->passed) {
+	record_ok = _metadata->passed;
+	ASSERT_TRUE(record_ok) {
 		TH_LOG("record: seq %llu source %u flags %#x lost %llu",
 		       (unsigned long long)ev->hdr.seq, ev->hdr.source_id,
 		       ev->hdr.flags, (unsigned long long)ev->hdr.lost);
@@ -105,6 +111,60 @@ static void expect_eagain(struct __test_metadata *_metadata, int fd)
 
 	ASSERT_EQ(-1, mp_read_nb(fd, &ev, sizeof(ev)));
 	ASSERT_EQ(EAGAIN, errno);
+}
+
+/*
+ * Events refused while the queue was full are never numbered: a reader
+ * learns of them from one loss record standing right before the next
+ * queued event, with that event's sequence number @seq. The record may be
+ * readable as soon as the reader reaches the gap, or only once the next
+ * event is queued; EPOLLPRI must be reported exactly while it is pending.
+ *
+ * loss_told_now() is called when the reader has read everything before the
+ * gap: it reads the loss record if it is already there and says whether it
+ * was. event_after_loss() is called once the next event is queued: it reads
+ * the loss record (unless told already) and that event into @ev.
+ */
+static bool loss_told_now(struct __test_metadata *_metadata, int fd,
+			  __u64 lost, __u64 seq)
+{
+	struct mypoll_event rec[2];
+	short rev = mp_poll_now(fd, POLLIN | POLLPRI);
+	int n = read_now(_metadata, fd, rec, 2);
+
+	if (!n) {
+		ASSERT_EQ(0, rev & (POLLIN | POLLPRI)) {
+			TH_LOG("revents %#x and nothing to read", rev);
+		}
+		return false;
+	}
+	ASSERT_EQ(POLLIN | POLLPRI, rev & (POLLIN | POLLPRI)) {
+		TH_LOG("revents %#x with a loss record pending", rev);
+	}
+	ASSERT_EQ(1, n);
+	check_loss(_metadata, &rec[0], lost, seq);
+	return true;
+}
+
+static void event_after_loss(struct __test_metadata *_metadata, int fd,
+			     bool told, __u64 lost, __u64 seq, __u32 source,
+			     struct mypoll_event *ev)
+{
+	struct mypoll_event rec[3];
+	short rev = mp_poll_now(fd, POLLIN | POLLPRI);
+	int n = read_now(_metadata, fd, rec, 3);
+
+	ASSERT_EQ(told ? POLLIN : POLLIN | POLLPRI,
+		  rev & (POLLIN | POLLPRI)) {
+		TH_LOG("revents %#x, loss record %s", rev,
+		       told ? "read already" : "pending");
+	}
+	ASSERT_EQ(told ? 1 : 2, n);
+	if (!told)
+		check_loss(_metadata, &rec[0], lost, seq);
+	check_event(_metadata, &rec[n - 1], source, seq);
+	*ev = rec[n - 1];
+	ASSERT_EQ(0, mp_poll_now(fd, POLLPRI) & POLLPRI);
 }
 
 static __u64 event_sequence(struct __test_metadata *_metadata, int fd)
@@ -769,8 +829,9 @@ TEST_F(mypoll, queue_size_roundtrip)
 
 TEST_F(mypoll, queue_size_ebusy)
 {
-	struct mypoll_event ev[16];
+	struct mypoll_event ev[10];
 	struct mypoll_stats st;
+	bool told;
 	__u32 val;
 	__u64 seq;
 	int i;
@@ -790,9 +851,13 @@ TEST_F(mypoll, queue_size_ebusy)
 	ASSERT_EQ(10U, st.queue_size);
 	ASSERT_EQ(10U, st.queue_depth);
 	ASSERT_EQ(0, mp_trigger(self->fd, 1));
-	ASSERT_EQ(10, read_now(_metadata, self->fd, ev, 16));
+	ASSERT_EQ(10, read_now(_metadata, self->fd, ev, 10));
 	for (i = 0; i < 10; i++)
 		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	told = loss_told_now(_metadata, self->fd, 1, seq + 10);
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	event_after_loss(_metadata, self->fd, told, 1, seq + 10,
+			 MYPOLL_SOURCE_MANUAL, ev);
 }
 
 TEST_F(mypoll, timer_ioctl_validation)
@@ -955,6 +1020,7 @@ TEST_F(mypoll, slow_reader_holds_tail)
 	struct mypoll_event ev[8];
 	struct mypoll_reader_info ri;
 	struct mypoll_stats st;
+	bool told[2];
 	int slow, i;
 	__u64 seq;
 
@@ -971,20 +1037,21 @@ TEST_F(mypoll, slow_reader_holds_tail)
 	mp_get_stats(_metadata, self->fd, &st);
 	ASSERT_EQ(1U, st.dropped_full);
 
-	ASSERT_EQ(4, read_now(_metadata, slow, ev, 8));
+	ASSERT_EQ(4, read_now(_metadata, slow, ev, 4));
 	for (i = 0; i < 4; i++)
 		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
 	mp_get_stats(_metadata, self->fd, &st);
 	ASSERT_EQ(0U, st.queue_depth);
 
 	/* both readers lost the refused event and are told so */
+	told[0] = loss_told_now(_metadata, self->fd, 1, seq + 4);
+	told[1] = loss_told_now(_metadata, slow, 1, seq + 4);
 	ASSERT_EQ(1, mp_trigger(self->fd, 1));
-	ASSERT_EQ(2, mp_collect(self->fd, ev, 2, MP_WAIT_MS));
-	check_loss(_metadata, &ev[0], 1, seq + 4);
-	check_event(_metadata, &ev[1], MYPOLL_SOURCE_MANUAL, seq + 4);
-	ASSERT_EQ(2, mp_collect(slow, ev + 2, 2, MP_WAIT_MS));
-	check_loss(_metadata, &ev[2], 1, seq + 4);
-	ASSERT_EQ(0, memcmp(&ev[1], &ev[3], MP_REC));
+	event_after_loss(_metadata, self->fd, told[0], 1, seq + 4,
+			 MYPOLL_SOURCE_MANUAL, &ev[0]);
+	event_after_loss(_metadata, slow, told[1], 1, seq + 4,
+			 MYPOLL_SOURCE_MANUAL, &ev[1]);
+	ASSERT_EQ(0, memcmp(&ev[0], &ev[1], MP_REC));
 	mp_get_reader(_metadata, slow, &ri);
 	ASSERT_EQ(1U, ri.lost);
 	mp_get_reader(_metadata, self->fd, &ri);
@@ -1616,6 +1683,7 @@ TEST_F_TIMEOUT(mypoll, tutorial_scenario, 60)
 	struct mypoll_stats st;
 	struct epoll_event out;
 	int ep, got, i;
+	bool told;
 	__u64 seq;
 
 	ep = epoll_on(_metadata, self->fd, EPOLLIN);
@@ -1656,13 +1724,13 @@ TEST_F_TIMEOUT(mypoll, tutorial_scenario, 60)
 	ASSERT_EQ(8U, st.queue_depth);
 	ASSERT_EQ(8U, st.high_water);
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, MP_WAIT_MS));
-	ASSERT_EQ(8, read_now(_metadata, self->fd, ev, 16));
+	ASSERT_EQ(8, read_now(_metadata, self->fd, ev, 8));
 	for (i = 0; i < 8; i++)
 		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	told = loss_told_now(_metadata, self->fd, 4, seq + 8);
 	ASSERT_EQ(1, mp_trigger(self->fd, 1));
-	ASSERT_EQ(2, mp_collect(self->fd, ev, 2, MP_WAIT_MS));
-	check_loss(_metadata, &ev[0], 4, seq + 8);
-	check_event(_metadata, &ev[1], MYPOLL_SOURCE_MANUAL, seq + 8);
+	event_after_loss(_metadata, self->fd, told, 4, seq + 8,
+			 MYPOLL_SOURCE_MANUAL, ev);
 
 	/* reset */
 	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_RESET_STATS));
@@ -1719,6 +1787,7 @@ TEST_F(overflow, accounting)
 	struct mypoll_stats st;
 	__u64 seq, m0, val;
 	unsigned int i, n;
+	bool told;
 	short rev;
 
 	ASSERT_EQ(0, mp_set_qsize(self->fd, OVF_Q));
@@ -1746,8 +1815,8 @@ TEST_F(overflow, accounting)
 
 	rev = mp_poll_now(self->fd, POLLIN | POLLPRI);
 	ASSERT_TRUE(rev & POLLIN);
-	n = read_now(_metadata, self->fd, ev, OVF_Q + OVF_K + 2);
 	if (oldest) {
+		n = read_now(_metadata, self->fd, ev, OVF_Q + OVF_K + 2);
 		/* the loss record comes first, at the gap */
 		ASSERT_EQ(POLLPRI, rev & POLLPRI) {
 			TH_LOG("no EPOLLPRI with a loss record pending");
@@ -1763,25 +1832,21 @@ TEST_F(overflow, accounting)
 		mp_get_reader(_metadata, self->fd, &ri);
 		ASSERT_EQ(seq + OVF_Q + OVF_K, ri.position);
 	} else {
-		/* the first Q survive, contiguous */
+		/* the first Q survive, contiguous; nothing before them */
+		ASSERT_EQ(0, rev & POLLPRI);
+		n = read_now(_metadata, self->fd, ev, OVF_Q);
 		ASSERT_EQ(OVF_Q, n);
 		for (i = 0; i < OVF_Q; i++) {
 			check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL,
 				    seq + i);
 			ASSERT_EQ(m0 + 1 + i, ev[i].hdr.source_seq);
 		}
-		expect_eagain(_metadata, self->fd);
-		/* the loss shows right before the next queued event */
+		/* the loss stands right before the next queued event */
+		told = loss_told_now(_metadata, self->fd, OVF_K, seq + OVF_Q);
 		ASSERT_EQ(1, mp_trigger(self->fd, 1));
-		rev = mp_poll_now(self->fd, POLLIN | POLLPRI);
-		ASSERT_EQ(POLLIN | POLLPRI, rev & (POLLIN | POLLPRI)) {
-			TH_LOG("revents %#x with a loss record pending", rev);
-		}
-		ASSERT_EQ(2, mp_collect(self->fd, ev, 2, MP_WAIT_MS));
-		check_loss(_metadata, &ev[0], OVF_K, seq + OVF_Q);
-		check_event(_metadata, &ev[1], MYPOLL_SOURCE_MANUAL,
-			    seq + OVF_Q);
-		ASSERT_EQ(m0 + OVF_Q + OVF_K + 1, ev[1].hdr.source_seq);
+		event_after_loss(_metadata, self->fd, told, OVF_K, seq + OVF_Q,
+				 MYPOLL_SOURCE_MANUAL, ev);
+		ASSERT_EQ(m0 + OVF_Q + OVF_K + 1, ev[0].hdr.source_seq);
 		expect_eagain(_metadata, self->fd);
 		mp_get_reader(_metadata, self->fd, &ri);
 		ASSERT_EQ(seq + OVF_Q + 1, ri.position);
@@ -1803,6 +1868,7 @@ TEST_F(overflow, write_when_full)
 	struct mypoll_event ev[8];
 	struct mypoll_stats st;
 	__u64 seq, w0;
+	bool told;
 	short rev;
 	int i;
 
@@ -1832,12 +1898,12 @@ TEST_F(overflow, write_when_full)
 		ASSERT_EQ(2U, st.write);
 		ASSERT_EQ(6U, st.generated);
 		ASSERT_EQ(seq + 4, st.event_sequence);
-		ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 8));
+		ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 4));
+		told = loss_told_now(_metadata, self->fd, 2, seq + 4);
 		ASSERT_EQ(1, write(self->fd, "y", 1));
-		ASSERT_EQ(2, read_now(_metadata, self->fd, ev, 8));
-		check_loss(_metadata, &ev[0], 2, seq + 4);
-		check_event(_metadata, &ev[1], MYPOLL_SOURCE_WRITE, seq + 4);
-		ASSERT_EQ(w0 + 3, ev[1].hdr.source_seq);
+		event_after_loss(_metadata, self->fd, told, 2, seq + 4,
+				 MYPOLL_SOURCE_WRITE, ev);
+		ASSERT_EQ(w0 + 3, ev[0].hdr.source_seq);
 		break;
 	case EVCORE_POLICY_DROP_OLDEST:
 		ASSERT_EQ(1, mp_write_nb(self->fd, "x", 1));
