@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Out-of-tree build of evcore and mypoll_misc (Documentation/kbuild/modules.rst).
-# `make` builds both modules against KDIR in one kbuild pass.
+# Out-of-tree build of evcore and mypoll_misc (Documentation/kbuild/modules.rst)
+# and the project's build, lint and test entry points. `make` builds both
+# modules (and the test modules present) against KDIR in one kbuild pass.
+# `make help` lists the targets.
 
 KVER_RUNNING	:= $(shell uname -r)
 KVER_DEBIAN	:= $(shell ls -1 /usr/src 2>/dev/null | sed -n 's/^linux-headers-\(.*-amd64\)$$/\1/p' | sort -V | tail -n 1)
@@ -10,6 +12,10 @@ KDIR		?= /lib/modules/$(KVER_RUNNING)/build
 else
 KDIR		?= /usr/src/linux-headers-$(KVER_DEBIAN)
 endif
+export KDIR
+
+# The release the modules are built for, as their vermagic names it.
+KVER		= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 
 EVCORE_ROOT	:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 export EVCORE_ROOT
@@ -21,11 +27,63 @@ export CONFIG_EVCORE CONFIG_EVCORE_SELFTEST CONFIG_MYPOLL_MISC
 
 KBUILD_ARGS	:= -C $(KDIR) M=$(EVCORE_ROOT)
 
-.PHONY: all modules clean
+.PHONY: all modules selftests deps lint check demo bench check-build \
+	check-debug install clean help
+
 all: modules
 
 modules:
 	$(MAKE) $(KBUILD_ARGS) modules
 
+selftests:
+	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll
+
+deps:
+	$(EVCORE_ROOT)/scripts/deps
+
+lint:
+	$(EVCORE_ROOT)/scripts/lint
+
+check:
+	$(EVCORE_ROOT)/scripts/check
+
+demo:
+	$(EVCORE_ROOT)/scripts/demo
+
+bench:
+	@if [ -x $(EVCORE_ROOT)/scripts/bench ]; then \
+		$(EVCORE_ROOT)/scripts/bench; \
+	else \
+		echo "bench: not implemented yet"; \
+	fi
+
+check-build:
+	$(EVCORE_ROOT)/scripts/check-build
+
+check-debug:
+	$(EVCORE_ROOT)/scripts/check-debug
+
+# INSTALL_MOD_PATH (a staging root) is honoured by kbuild and by depmod.
+install: modules
+	$(MAKE) $(KBUILD_ARGS) modules_install
+	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
 clean:
 	$(MAKE) $(KBUILD_ARGS) clean
+	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean
+	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
+		$(EVCORE_ROOT)/build/vm
+
+help:
+	@echo 'Targets (KDIR=$(KDIR)):'
+	@echo '  modules      build evcore.ko, mypoll_misc.ko and the test modules (default)'
+	@echo '  selftests    build the kselftests in selftests/mypoll'
+	@echo '  deps         install missing Debian packages (root), extract kernel tools'
+	@echo '  lint         checkpatch, sparse (C=2), W=1 and kernel-doc, as TAP'
+	@echo '  check        deps, build, lint, then the tests in one VM boot, as TAP'
+	@echo '  demo         boot a VM and show events arriving from every source'
+	@echo '  bench        speed and memory against the kernel's own queues, in a VM'
+	@echo '  check-build  build against every supported kernel with W=1'
+	@echo '  check-debug  run the tests on a debug kernel (lockdep, KASAN, ...)'
+	@echo '  install      modules_install and depmod (INSTALL_MOD_PATH honoured)'
+	@echo '  clean        remove build products (not build/ksrc)'
