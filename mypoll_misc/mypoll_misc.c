@@ -22,7 +22,9 @@
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
 #include <linux/kref.h>
+#include <linux/ktime.h>
 #include <linux/lockdep.h>
+#include <linux/math64.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -69,15 +71,17 @@ static_assert(offsetof(struct mypoll_stats, reserved) ==
  * @write_src: source of write() events, id %MYPOLL_SOURCE_WRITE
  * @lock: protects @timer_mode, @timer_running and @dead, and is held while
  *	the timer is armed or cancelled and while a device-wide control runs,
- *	so controls never see a half-applied configuration; @period_us is
- *	written under it and read locklessly by the timer
+ *	so controls never see a half-applied configuration; @period_us and
+ *	@timer_running are written under it with WRITE_ONCE() and also read
+ *	locklessly (by the timer, and by sysfs)
  * @timer_mode: %MYPOLL_TIMER_WORK or %MYPOLL_TIMER_HRTIMER
  * @timer_running: the timer is armed
  * @dead: the device is being removed; controls fail with -ENODEV
  * @period_us: timer period; a change applies when the timer next re-arms
  * @timer_work: the timer in work mode
- * @work_expires: jiffies of the work timer's next expiry; only the work
- *	function and the arming code (timer stopped, @lock held) touch it
+ * @work_expires: CLOCK_MONOTONIC time (ns) of the work timer's next
+ *	expiry; only the work function and the arming code (timer stopped,
+ *	@lock held) touch it
  * @hrtimer: the timer in hrtimer mode
  * @timer_carry: missed periods not yet reported in a queued timer event;
  *	only the timer callback touches it (one runs at a time: the timer is
@@ -102,7 +106,7 @@ struct mypoll_dev {
 	u64 period_us;
 
 	struct delayed_work timer_work;
-	unsigned long work_expires;
+	u64 work_expires;
 	struct hrtimer hrtimer;
 	u64 timer_carry;
 	atomic64_t timer_missed;
@@ -220,30 +224,41 @@ static enum hrtimer_restart mypoll_hrtimer_fn(struct hrtimer *timer)
 	return HRTIMER_RESTART;
 }
 
-static unsigned long mypoll_work_period(struct mypoll_dev *mdev)
+/* Jiffies until @ns nanoseconds have passed, at least one. */
+static unsigned long mypoll_delay_jiffies(u64 ns)
 {
-	return max(usecs_to_jiffies(READ_ONCE(mdev->period_us)), 1UL);
+	return max(usecs_to_jiffies(DIV_ROUND_UP_ULL(ns, NSEC_PER_USEC)), 1UL);
 }
 
 static void mypoll_timer_work_fn(struct work_struct *work)
 {
 	struct mypoll_dev *mdev = container_of(to_delayed_work(work),
 					       struct mypoll_dev, timer_work);
-	unsigned long period = mypoll_work_period(mdev);
-	unsigned long now = jiffies;
-	unsigned long periods = 1;
+	u64 period = READ_ONCE(mdev->period_us) * NSEC_PER_USEC;
+	u64 now = ktime_get_ns();
+	u64 periods;
+
+	/* Jiffies and the monotonic clock do not tick together. */
+	if (now < mdev->work_expires) {
+		schedule_delayed_work(&mdev->timer_work,
+				      mypoll_delay_jiffies(mdev->work_expires -
+							   now));
+		return;
+	}
 
 	/*
-	 * Like hrtimer_forward_now(): count the expiries that passed since
-	 * the one this run stands for, and re-arm on the period grid so that
-	 * a late run does not shift the following ones.
+	 * Like hrtimer_forward_now(): periods stay on the grid set at start,
+	 * in CLOCK_MONOTONIC time, so a late run does not shift the next
+	 * ones; the expiries that passed since the one this run stands for
+	 * are missed (and so are those between two jiffies when the period
+	 * is shorter than a jiffy).
 	 */
-	if (time_after(now, mdev->work_expires))
-		periods += (now - mdev->work_expires) / period;
+	periods = div64_u64(now - mdev->work_expires, period) + 1;
 	mypoll_timer_fire(mdev, periods - 1);
 
 	mdev->work_expires += periods * period;
-	schedule_delayed_work(&mdev->timer_work, mdev->work_expires - now);
+	schedule_delayed_work(&mdev->timer_work,
+			      mypoll_delay_jiffies(mdev->work_expires - now));
 }
 
 static void mypoll_timer_stop_locked(struct mypoll_dev *mdev)
@@ -256,7 +271,7 @@ static void mypoll_timer_stop_locked(struct mypoll_dev *mdev)
 		hrtimer_cancel(&mdev->hrtimer);
 	else
 		cancel_delayed_work_sync(&mdev->timer_work);
-	mdev->timer_running = false;
+	WRITE_ONCE(mdev->timer_running, false);
 	dev_dbg(mypoll_to_device(mdev), "timer stopped\n");
 }
 
@@ -264,7 +279,6 @@ static void mypoll_timer_stop_locked(struct mypoll_dev *mdev)
 static int mypoll_timer_start_locked(struct mypoll_dev *mdev, u32 mode,
 				     u64 period_us)
 {
-	unsigned long period;
 	int ret;
 
 	lockdep_assert_held(&mdev->lock);
@@ -284,11 +298,12 @@ static int mypoll_timer_start_locked(struct mypoll_dev *mdev, u32 mode,
 			      ns_to_ktime(period_us * NSEC_PER_USEC),
 			      HRTIMER_MODE_REL);
 	} else {
-		period = mypoll_work_period(mdev);
-		mdev->work_expires = jiffies + period;
-		schedule_delayed_work(&mdev->timer_work, period);
+		mdev->work_expires = ktime_get_ns() + period_us * NSEC_PER_USEC;
+		schedule_delayed_work(&mdev->timer_work,
+				      mypoll_delay_jiffies(period_us *
+							   NSEC_PER_USEC));
 	}
-	mdev->timer_running = true;
+	WRITE_ONCE(mdev->timer_running, true);
 	dev_dbg(mypoll_to_device(mdev), "timer started: %s, %llu us\n",
 		mypoll_timer_modes[mode], period_us);
 	return 0;
