@@ -137,7 +137,8 @@ struct mypoll_reader_info {
 	__u32 reserved;
 };
 
-#define MYPOLL_IOC_MAGIC	0xB7
+/* Free in Documentation/userspace-api/ioctl/ioctl-number.rst; 0x00-0x2F used. */
+#define MYPOLL_IOC_MAGIC	0xBD
 
 /* Device-wide: need the file open for writing (EBADF otherwise). */
 #define MYPOLL_IOC_TIMER_START	_IOW(MYPOLL_IOC_MAGIC, 0x01, struct mypoll_timer)
