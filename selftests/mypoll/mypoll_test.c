@@ -113,66 +113,73 @@ static void expect_eagain(struct __test_metadata *_metadata, int fd)
 	ASSERT_EQ(EAGAIN, errno);
 }
 
-/*
- * Events refused while the queue was full are never numbered: a reader
- * learns of them from one loss record standing right before the next
- * queued event, with that event's sequence number @seq. The record may be
- * readable as soon as the reader reaches the gap, or only once the next
- * event is queued; EPOLLPRI must be reported exactly while it is pending.
- *
- * loss_told_now() is called when the reader has read everything before the
- * gap: it reads the loss record if it is already there and says whether it
- * was. event_after_loss() is called once the next event is queued: it reads
- * the loss record (unless told already) and that event into @ev.
- */
-static bool loss_told_now(struct __test_metadata *_metadata, int fd,
-			  __u64 lost, __u64 seq)
-{
-	struct mypoll_event rec[2];
-	short rev = mp_poll_now(fd, POLLIN | POLLPRI);
-	int n = read_now(_metadata, fd, rec, 2);
-
-	if (!n) {
-		ASSERT_EQ(0, rev & (POLLIN | POLLPRI)) {
-			TH_LOG("revents %#x and nothing to read", rev);
-		}
-		return false;
-	}
-	ASSERT_EQ(POLLIN | POLLPRI, rev & (POLLIN | POLLPRI)) {
-		TH_LOG("revents %#x with a loss record pending", rev);
-	}
-	ASSERT_EQ(1, n);
-	check_loss(_metadata, &rec[0], lost, seq);
-	return true;
-}
-
-static void event_after_loss(struct __test_metadata *_metadata, int fd,
-			     bool told, __u64 lost, __u64 seq, __u32 source,
-			     struct mypoll_event *ev)
-{
-	struct mypoll_event rec[3];
-	short rev = mp_poll_now(fd, POLLIN | POLLPRI);
-	int n = read_now(_metadata, fd, rec, 3);
-
-	ASSERT_EQ(told ? POLLIN : POLLIN | POLLPRI,
-		  rev & (POLLIN | POLLPRI)) {
-		TH_LOG("revents %#x, loss record %s", rev,
-		       told ? "read already" : "pending");
-	}
-	ASSERT_EQ(told ? 1 : 2, n);
-	if (!told)
-		check_loss(_metadata, &rec[0], lost, seq);
-	check_event(_metadata, &rec[n - 1], source, seq);
-	*ev = rec[n - 1];
-	ASSERT_EQ(0, mp_poll_now(fd, POLLPRI) & POLLPRI);
-}
-
 static __u64 event_sequence(struct __test_metadata *_metadata, int fd)
 {
 	struct mypoll_stats st;
 
 	mp_get_stats(_metadata, fd, &st);
 	return st.event_sequence;
+}
+
+/*
+ * Events refused while the queue was full are never numbered: a reader
+ * learns of them from one loss record at the gap, whose seq is the sequence
+ * number the next queued event gets. The reader gets it as soon as it
+ * reaches the gap, without waiting for that event, and poll reports
+ * EPOLLPRI (with EPOLLIN) exactly while it is pending.
+ *
+ * expect_loss_now() is called when @fd has read everything before the gap
+ * and nothing was queued since: the loss record must be readable at once,
+ * alone, and nothing after it. expect_after_loss() is called once the next
+ * event was queued: that event must follow, alone, with sequence @seq.
+ */
+static void expect_loss_now(struct __test_metadata *_metadata, int fd,
+			    __u64 lost, __u64 seq)
+{
+	struct mypoll_reader_info ri0, ri1;
+	struct mypoll_event rec[4];
+	short rev;
+	int n;
+
+	ASSERT_EQ(seq, event_sequence(_metadata, fd));
+	mp_get_reader(_metadata, fd, &ri0);
+	ASSERT_EQ(seq, ri0.position);
+	ASSERT_EQ(0U, ri0.lag);
+	rev = mp_poll_now(fd, POLLIN | POLLPRI);
+	ASSERT_EQ(POLLIN | POLLPRI, rev & (POLLIN | POLLPRI)) {
+		TH_LOG("revents %#x at the gap of %llu refused events", rev,
+		       (unsigned long long)lost);
+	}
+	n = read_now(_metadata, fd, rec, 4);
+	ASSERT_EQ(1, n) {
+		TH_LOG("%d records read at the gap, want the loss record", n);
+	}
+	check_loss(_metadata, &rec[0], lost, seq);
+	rev = mp_poll_now(fd, POLLIN | POLLPRI);
+	ASSERT_EQ(0, rev & (POLLIN | POLLPRI)) {
+		TH_LOG("revents %#x after the loss record was read", rev);
+	}
+	expect_eagain(_metadata, fd);
+	mp_get_reader(_metadata, fd, &ri1);
+	ASSERT_EQ(seq, ri1.position);
+	ASSERT_EQ(ri0.lost + lost, ri1.lost);
+}
+
+static void expect_after_loss(struct __test_metadata *_metadata, int fd,
+			      __u64 seq, __u32 source, struct mypoll_event *ev)
+{
+	struct mypoll_event rec[4];
+	short rev = mp_poll_now(fd, POLLIN | POLLPRI);
+	int n;
+
+	ASSERT_EQ(POLLIN, rev & (POLLIN | POLLPRI)) {
+		TH_LOG("revents %#x, the loss record was read already", rev);
+	}
+	n = read_now(_metadata, fd, rec, 4);
+	ASSERT_EQ(1, n);
+	check_event(_metadata, &rec[0], source, seq);
+	*ev = rec[0];
+	ASSERT_EQ(0, mp_poll_now(fd, POLLIN | POLLPRI) & (POLLIN | POLLPRI));
 }
 
 static void expect_sysfs_str(struct __test_metadata *_metadata,
@@ -831,7 +838,6 @@ TEST_F(mypoll, queue_size_ebusy)
 {
 	struct mypoll_event ev[10];
 	struct mypoll_stats st;
-	bool told;
 	__u32 val;
 	__u64 seq;
 	int i;
@@ -854,10 +860,10 @@ TEST_F(mypoll, queue_size_ebusy)
 	ASSERT_EQ(10, read_now(_metadata, self->fd, ev, 10));
 	for (i = 0; i < 10; i++)
 		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
-	told = loss_told_now(_metadata, self->fd, 1, seq + 10);
+	expect_loss_now(_metadata, self->fd, 1, seq + 10);
 	ASSERT_EQ(1, mp_trigger(self->fd, 1));
-	event_after_loss(_metadata, self->fd, told, 1, seq + 10,
-			 MYPOLL_SOURCE_MANUAL, ev);
+	expect_after_loss(_metadata, self->fd, seq + 10, MYPOLL_SOURCE_MANUAL,
+			  ev);
 }
 
 TEST_F(mypoll, timer_ioctl_validation)
@@ -1020,13 +1026,15 @@ TEST_F(mypoll, slow_reader_holds_tail)
 	struct mypoll_event ev[8];
 	struct mypoll_reader_info ri;
 	struct mypoll_stats st;
-	bool told[2];
 	int slow, i;
+	__u32 wm = 4;
 	__u64 seq;
 
 	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
 	slow = mp_open(O_RDONLY);
 	ASSERT_LE(0, slow);
+	/* a loss record is readable whatever the watermark */
+	ASSERT_EQ(0, ioctl(slow, MYPOLL_IOC_SET_WATERMARK, &wm));
 	seq = event_sequence(_metadata, self->fd);
 	ASSERT_EQ(4, mp_trigger(self->fd, 4));
 	ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 8));
@@ -1043,14 +1051,16 @@ TEST_F(mypoll, slow_reader_holds_tail)
 	mp_get_stats(_metadata, self->fd, &st);
 	ASSERT_EQ(0U, st.queue_depth);
 
-	/* both readers lost the refused event and are told so */
-	told[0] = loss_told_now(_metadata, self->fd, 1, seq + 4);
-	told[1] = loss_told_now(_metadata, slow, 1, seq + 4);
+	/* both readers lost the refused event and are told so at once */
+	expect_loss_now(_metadata, self->fd, 1, seq + 4);
+	expect_loss_now(_metadata, slow, 1, seq + 4);
+	wm = 1;
+	ASSERT_EQ(0, ioctl(slow, MYPOLL_IOC_SET_WATERMARK, &wm));
 	ASSERT_EQ(1, mp_trigger(self->fd, 1));
-	event_after_loss(_metadata, self->fd, told[0], 1, seq + 4,
-			 MYPOLL_SOURCE_MANUAL, &ev[0]);
-	event_after_loss(_metadata, slow, told[1], 1, seq + 4,
-			 MYPOLL_SOURCE_MANUAL, &ev[1]);
+	expect_after_loss(_metadata, self->fd, seq + 4, MYPOLL_SOURCE_MANUAL,
+			  &ev[0]);
+	expect_after_loss(_metadata, slow, seq + 4, MYPOLL_SOURCE_MANUAL,
+			  &ev[1]);
 	ASSERT_EQ(0, memcmp(&ev[0], &ev[1], MP_REC));
 	mp_get_reader(_metadata, slow, &ri);
 	ASSERT_EQ(1U, ri.lost);
@@ -1388,6 +1398,121 @@ TEST_F_TIMEOUT(mypoll, blocking_read_eintr_no_loss, 60)
 	check_event(_metadata, &ev, MYPOLL_SOURCE_MANUAL, seq + 1);
 }
 
+/*
+ * A refused event is news by itself: a reader blocked in read() with
+ * nothing left to read wakes at once with the loss record.
+ */
+TEST_F_TIMEOUT(mypoll, loss_wakes_blocked_reader, 60)
+{
+	struct mypoll_event ev[8], rec;
+	struct mp_worker w;
+	int other, i;
+	__u64 seq;
+
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
+	other = mp_open(O_RDONLY);
+	ASSERT_LE(0, other);
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ(4, mp_trigger(self->fd, 4));
+	ASSERT_EQ(4, read_now(_metadata, other, ev, 8));
+
+	/* self->fd holds the queue full; other waits for the next record */
+	start_blocked_reader(_metadata, &w, other, &rec);
+	ASSERT_EQ(0, mp_trigger(self->fd, 1));
+	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS)) {
+		TH_LOG("the loss record did not wake the blocked read");
+	}
+	ASSERT_EQ(MP_REC, w.ret) {
+		TH_LOG("read: %s", strerror(w.err));
+	}
+	check_loss(_metadata, &rec, 1, seq + 4);
+	ASSERT_EQ(0, mp_poll_now(other, POLLIN | POLLPRI) &
+		     (POLLIN | POLLPRI));
+
+	ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 4));
+	for (i = 0; i < 4; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	expect_loss_now(_metadata, self->fd, 1, seq + 4);
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	expect_after_loss(_metadata, self->fd, seq + 4, MYPOLL_SOURCE_MANUAL,
+			  &ev[0]);
+	expect_after_loss(_metadata, other, seq + 4, MYPOLL_SOURCE_MANUAL,
+			  &ev[1]);
+	ASSERT_EQ(0, memcmp(&ev[0], &ev[1], MP_REC));
+	close(other);
+}
+
+/* What a level-triggered epoll reports now: @want of EPOLLIN|EPOLLPRI. */
+static void epoll_expect(struct __test_metadata *_metadata, int ep,
+			 __u32 want)
+{
+	struct epoll_event out = { 0 };
+	int n = epoll_wait(ep, &out, 1, 0);
+
+	ASSERT_EQ(want ? 1 : 0, n) {
+		TH_LOG("epoll_wait %d (events %#x), want events %#x", n,
+		       out.events, want);
+	}
+	if (n)
+		ASSERT_EQ(want, out.events & (EPOLLIN | EPOLLPRI));
+}
+
+/* Level-triggered epoll reports EPOLLPRI exactly while the loss waits. */
+TEST_F(mypoll, epoll_pri_at_gap)
+{
+	struct mypoll_event ev[8];
+	__u64 seq;
+	int ep, i;
+
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
+	ep = epoll_on(_metadata, self->fd, EPOLLIN | EPOLLPRI);
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ(4, mp_trigger(self->fd, 5));
+	/* the loss is not the next record yet */
+	epoll_expect(_metadata, ep, EPOLLIN);
+	ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 4));
+	for (i = 0; i < 4; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	epoll_expect(_metadata, ep, EPOLLIN | EPOLLPRI);
+	epoll_expect(_metadata, ep, EPOLLIN | EPOLLPRI);
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 4));
+	check_loss(_metadata, &ev[0], 1, seq + 4);
+	epoll_expect(_metadata, ep, 0);
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	epoll_expect(_metadata, ep, EPOLLIN);
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 4));
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_MANUAL, seq + 4);
+	epoll_expect(_metadata, ep, 0);
+	close(ep);
+}
+
+/*
+ * EPOLLPRI can become due through the reader's own read, when it reaches
+ * the gap: epoll must learn of it even when it last looked at the file
+ * before that read.
+ */
+TEST_F(mypoll, epoll_pri_reached_by_read)
+{
+	struct mypoll_event ev[8];
+	__u64 seq;
+	short rev;
+	int ep;
+
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
+	ep = epoll_on(_metadata, self->fd, EPOLLPRI);
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ(4, mp_trigger(self->fd, 5));
+	epoll_expect(_metadata, ep, 0);
+	ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 4));
+	rev = mp_poll_now(self->fd, POLLPRI);
+	ASSERT_EQ(POLLPRI, rev & POLLPRI);
+	epoll_expect(_metadata, ep, EPOLLPRI);
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 4));
+	check_loss(_metadata, &ev[0], 1, seq + 4);
+	epoll_expect(_metadata, ep, 0);
+	close(ep);
+}
+
 TEST_F_TIMEOUT(mypoll, block_policy_blocking_write, 60)
 {
 	struct mypoll_event ev[8];
@@ -1683,7 +1808,6 @@ TEST_F_TIMEOUT(mypoll, tutorial_scenario, 60)
 	struct mypoll_stats st;
 	struct epoll_event out;
 	int ep, got, i;
-	bool told;
 	__u64 seq;
 
 	ep = epoll_on(_metadata, self->fd, EPOLLIN);
@@ -1727,10 +1851,10 @@ TEST_F_TIMEOUT(mypoll, tutorial_scenario, 60)
 	ASSERT_EQ(8, read_now(_metadata, self->fd, ev, 8));
 	for (i = 0; i < 8; i++)
 		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
-	told = loss_told_now(_metadata, self->fd, 4, seq + 8);
+	expect_loss_now(_metadata, self->fd, 4, seq + 8);
 	ASSERT_EQ(1, mp_trigger(self->fd, 1));
-	event_after_loss(_metadata, self->fd, told, 4, seq + 8,
-			 MYPOLL_SOURCE_MANUAL, ev);
+	expect_after_loss(_metadata, self->fd, seq + 8, MYPOLL_SOURCE_MANUAL,
+			  ev);
 
 	/* reset */
 	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_RESET_STATS));
@@ -1787,7 +1911,6 @@ TEST_F(overflow, accounting)
 	struct mypoll_stats st;
 	__u64 seq, m0, val;
 	unsigned int i, n;
-	bool told;
 	short rev;
 
 	ASSERT_EQ(0, mp_set_qsize(self->fd, OVF_Q));
@@ -1833,19 +1956,28 @@ TEST_F(overflow, accounting)
 		ASSERT_EQ(seq + OVF_Q + OVF_K, ri.position);
 	} else {
 		/* the first Q survive, contiguous; nothing before them */
-		ASSERT_EQ(0, rev & POLLPRI);
-		n = read_now(_metadata, self->fd, ev, OVF_Q);
-		ASSERT_EQ(OVF_Q, n);
+		ASSERT_EQ(0, rev & POLLPRI) {
+			TH_LOG("EPOLLPRI before the reader reached the gap");
+		}
+		n = read_now(_metadata, self->fd, ev, OVF_Q + OVF_K + 2);
+		/* and the same read reaches the gap: the loss record ends it */
+		ASSERT_EQ(OVF_Q + 1, n) {
+			TH_LOG("%u records read, want %u events and the loss",
+			       n, OVF_Q);
+		}
 		for (i = 0; i < OVF_Q; i++) {
 			check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL,
 				    seq + i);
 			ASSERT_EQ(m0 + 1 + i, ev[i].hdr.source_seq);
 		}
-		/* the loss stands right before the next queued event */
-		told = loss_told_now(_metadata, self->fd, OVF_K, seq + OVF_Q);
+		check_loss(_metadata, &ev[OVF_Q], OVF_K, seq + OVF_Q);
+		rev = mp_poll_now(self->fd, POLLIN | POLLPRI);
+		ASSERT_EQ(0, rev & (POLLIN | POLLPRI));
+		expect_eagain(_metadata, self->fd);
+		/* the next event follows with the loss record's seq */
 		ASSERT_EQ(1, mp_trigger(self->fd, 1));
-		event_after_loss(_metadata, self->fd, told, OVF_K, seq + OVF_Q,
-				 MYPOLL_SOURCE_MANUAL, ev);
+		expect_after_loss(_metadata, self->fd, seq + OVF_Q,
+				  MYPOLL_SOURCE_MANUAL, ev);
 		ASSERT_EQ(m0 + OVF_Q + OVF_K + 1, ev[0].hdr.source_seq);
 		expect_eagain(_metadata, self->fd);
 		mp_get_reader(_metadata, self->fd, &ri);
@@ -1868,7 +2000,6 @@ TEST_F(overflow, write_when_full)
 	struct mypoll_event ev[8];
 	struct mypoll_stats st;
 	__u64 seq, w0;
-	bool told;
 	short rev;
 	int i;
 
@@ -1899,10 +2030,10 @@ TEST_F(overflow, write_when_full)
 		ASSERT_EQ(6U, st.generated);
 		ASSERT_EQ(seq + 4, st.event_sequence);
 		ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 4));
-		told = loss_told_now(_metadata, self->fd, 2, seq + 4);
+		expect_loss_now(_metadata, self->fd, 2, seq + 4);
 		ASSERT_EQ(1, write(self->fd, "y", 1));
-		event_after_loss(_metadata, self->fd, told, 2, seq + 4,
-				 MYPOLL_SOURCE_WRITE, ev);
+		expect_after_loss(_metadata, self->fd, seq + 4,
+				  MYPOLL_SOURCE_WRITE, ev);
 		ASSERT_EQ(w0 + 3, ev[0].hdr.source_seq);
 		break;
 	case EVCORE_POLICY_DROP_OLDEST:
