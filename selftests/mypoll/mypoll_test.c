@@ -506,6 +506,61 @@ TEST_F(mypoll, read_batch)
 	expect_eagain(_metadata, self->fd);
 }
 
+/* One read() returns every record that fits, however many there are. */
+TEST_F(mypoll, read_large_in_one_call)
+{
+	static struct mypoll_event ev[MP_DEFAULT_QSIZE + 8];
+	const int q = MP_DEFAULT_QSIZE;
+	struct mypoll_reader_info ri;
+	__u64 seq;
+	ssize_t n;
+	int i;
+
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ(q, mp_trigger(self->fd, q));
+	/* a blocking read with room for exactly 64 records returns all 64 */
+	memset(ev, 0xa5, sizeof(ev));
+	n = read(self->fd, ev, q * MP_REC);
+	ASSERT_EQ(q * MP_REC, n) {
+		TH_LOG("read returned %zd records of %d queued",
+		       n < 0 ? n : n / MP_REC, q);
+	}
+	for (i = 0; i < q; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	ASSERT_EQ(0xa5a5a5a5a5a5a5a5ULL, ev[q].hdr.seq);
+	expect_eagain(_metadata, self->fd);
+	mp_get_reader(_metadata, self->fd, &ri);
+	ASSERT_EQ(seq + q, ri.position);
+	ASSERT_EQ((__u64)q, ri.read);
+
+	/* a larger buffer gets what is queued, events and a loss record */
+	seq += q;
+	ASSERT_EQ(q, mp_trigger(self->fd, q + 3));
+	memset(ev, 0xa5, sizeof(ev));
+	n = mp_read_nb(self->fd, ev, sizeof(ev));
+	ASSERT_EQ((q + 1) * MP_REC, n) {
+		TH_LOG("read returned %zd records, want %d and the loss",
+		       n < 0 ? n : n / MP_REC, q);
+	}
+	for (i = 0; i < q; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	check_loss(_metadata, &ev[q], 3, seq + q);
+	expect_eagain(_metadata, self->fd);
+
+	/* drop-oldest: the loss record first, then 64 events */
+	seq += q;
+	ASSERT_EQ(0, mp_set_policy(self->fd, EVCORE_POLICY_DROP_OLDEST));
+	ASSERT_EQ(q + 5, mp_trigger(self->fd, q + 5));
+	memset(ev, 0xa5, sizeof(ev));
+	n = mp_read_nb(self->fd, ev, sizeof(ev));
+	ASSERT_EQ((q + 1) * MP_REC, n);
+	check_loss(_metadata, &ev[0], 5, seq + 5);
+	for (i = 0; i < q; i++)
+		check_event(_metadata, &ev[i + 1], MYPOLL_SOURCE_MANUAL,
+			    seq + 5 + i);
+	expect_eagain(_metadata, self->fd);
+}
+
 TEST_F(mypoll, read_nonblock_eagain)
 {
 	struct mypoll_event ev;
@@ -684,6 +739,10 @@ TEST_F(mypoll, unknown_ioctl_enotty)
 		_IOW(MYPOLL_IOC_MAGIC, 0x03, __u64),	/* TRIGGER, wrong size */
 		_IOR(MYPOLL_IOC_MAGIC, 0x11, __u32),	/* GET_STATS, wrong size */
 		_IO('x', 0x01),
+		/* the magic the ioctls had before, 0xB7, is nsfs's */
+		_IO(0xB7, 0x02),
+		_IOW(0xB7, 0x03, __u32),
+		_IO(0xB7, 0x04),
 	};
 	struct mypoll_stats before, after;
 	__u64 arg[8] = { 1 };
