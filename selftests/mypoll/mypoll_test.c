@@ -1634,6 +1634,97 @@ TEST_F_TIMEOUT(mypoll, block_policy_blocking_write, 60)
 	expect_stats_consistent(_metadata, &st);
 }
 
+/*
+ * A blocking write under the block policy is interrupted by a signal (no
+ * SA_RESTART) with EINTR and leaves no trace; once a reader frees room the
+ * next write goes through.
+ */
+TEST_F_TIMEOUT(mypoll, block_policy_write_eintr, 60)
+{
+	struct mypoll_stats before, after;
+	struct mypoll_event ev[8];
+	char msg[4] = "f0", blk[4] = "blk", nxt[4] = "new";
+	struct mp_worker w;
+	__u64 seq;
+	short rev;
+	int i;
+
+	ASSERT_EQ(0, mp_set_policy(self->fd, EVCORE_POLICY_BLOCK));
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
+	seq = event_sequence(_metadata, self->fd);
+	for (i = 0; i < 4; i++) {
+		msg[1] = '0' + i;
+		ASSERT_EQ(2, mp_write_nb(self->fd, msg, 2));
+	}
+	mp_get_stats(_metadata, self->fd, &before);
+
+	__atomic_store_n(&mp_sigusr1_count, 0, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, mp_worker_start(&w, self->fd, true, blk, 3));
+	ASSERT_EQ(0, mp_wait_sleeping(w.tid, MP_WAIT_MS)) {
+		TH_LOG("writer thread did not block in write()");
+	}
+	ASSERT_FALSE(mp_worker_done(&w)) {
+		TH_LOG("write returned %zd (%s) with the queue full", w.ret,
+		       strerror(w.err));
+	}
+	ASSERT_EQ(0, pthread_kill(w.thread, SIGUSR1));
+	ASSERT_EQ(1, mp_wait_fd(w.done_efd, MP_WAIT_MS)) {
+		TH_LOG("signal did not interrupt the blocked write");
+	}
+	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS));
+	ASSERT_EQ(-1, w.ret);
+	ASSERT_EQ(EINTR, w.err) {
+		TH_LOG("write: %s", strerror(w.err));
+	}
+	ASSERT_LE(1, __atomic_load_n(&mp_sigusr1_count, __ATOMIC_SEQ_CST));
+
+	/* nothing was queued, counted or numbered */
+	mp_get_stats(_metadata, self->fd, &after);
+	ASSERT_EQ(0, memcmp(&before, &after, sizeof(before))) {
+		TH_LOG("generated %llu->%llu write %llu->%llu",
+		       (unsigned long long)before.generated,
+		       (unsigned long long)after.generated,
+		       (unsigned long long)before.write,
+		       (unsigned long long)after.write);
+		TH_LOG("would_block %llu->%llu depth %u->%u seq %llu->%llu",
+		       (unsigned long long)before.would_block,
+		       (unsigned long long)after.would_block,
+		       before.queue_depth, after.queue_depth,
+		       (unsigned long long)before.event_sequence,
+		       (unsigned long long)after.event_sequence);
+	}
+	rev = mp_poll_now(self->fd, POLLIN | POLLOUT);
+	ASSERT_EQ(POLLIN, rev & (POLLIN | POLLOUT));
+
+	/* a reader frees a slot: a new blocking write returns at once */
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 1));
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq);
+	ASSERT_EQ(0, memcmp(ev[0].payload, "f0", 2));
+	ASSERT_EQ(POLLOUT, mp_poll_now(self->fd, POLLOUT) & POLLOUT);
+	ASSERT_EQ(0, mp_worker_start(&w, self->fd, true, nxt, 3));
+	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS)) {
+		TH_LOG("write blocked with a free slot");
+	}
+	ASSERT_EQ(3, w.ret) {
+		TH_LOG("write: %s", strerror(w.err));
+	}
+
+	ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 8));
+	for (i = 0; i < 4; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_WRITE,
+			    seq + 1 + i);
+	ASSERT_EQ(3, ev[3].hdr.payload_len);
+	ASSERT_EQ(0, memcmp(ev[3].payload, "new", 3));
+	/* the interrupted write took no source sequence number */
+	ASSERT_EQ(ev[2].hdr.source_seq + 1, ev[3].hdr.source_seq);
+	mp_get_stats(_metadata, self->fd, &after);
+	ASSERT_EQ(5U, after.write);
+	ASSERT_EQ(5U, after.generated);
+	ASSERT_EQ(0U, after.would_block);
+	ASSERT_EQ(0U, after.dropped);
+	expect_stats_consistent(_metadata, &after);
+}
+
 TEST_F(mypoll, sysfs_matches_stats)
 {
 	struct mypoll_event ev[8];
