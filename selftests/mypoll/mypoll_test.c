@@ -2,8 +2,8 @@
 /*
  * Selftests for /dev/mypoll, the misc device built on evcore: reading
  * records, the three event sources, overflow policies and in-band loss
- * records, several readers, poll/epoll, blocking reads and writes, the
- * ioctls, sysfs, debugfs and fdinfo.
+ * records, several readers, poll/epoll, SIGIO, blocking reads and writes,
+ * the ioctls, sysfs, debugfs and fdinfo.
  *
  * Every test starts from, and leaves, the device with its timer stopped,
  * policy drop-newest, 64 slots and statistics zero. /dev/mypoll missing is
@@ -1723,6 +1723,238 @@ TEST_F_TIMEOUT(mypoll, block_policy_write_eintr, 60)
 	ASSERT_EQ(0U, after.would_block);
 	ASSERT_EQ(0U, after.dropped);
 	expect_stats_consistent(_metadata, &after);
+}
+
+/*
+ * Have @fd signal this process. With @sig 0 it sends plain SIGIO; with
+ * another signal (F_SETSIG) that one, with si_code POLL_IN or POLL_PRI,
+ * si_band and si_fd set.
+ */
+static void async_on(struct __test_metadata *_metadata, int fd, int sig)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	ASSERT_LE(0, fl);
+	ASSERT_EQ(0, fcntl(fd, F_SETOWN, getpid()));
+	ASSERT_EQ(getpid(), fcntl(fd, F_GETOWN));
+	ASSERT_EQ(0, fcntl(fd, F_SETSIG, sig));
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, fl | O_ASYNC));
+	ASSERT_EQ(O_ASYNC, fcntl(fd, F_GETFL) & O_ASYNC);
+}
+
+static void async_off(struct __test_metadata *_metadata, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	ASSERT_LE(0, fl);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, fl & ~O_ASYNC));
+	ASSERT_EQ(0, fcntl(fd, F_GETFL) & O_ASYNC);
+}
+
+/* Expect one @sig for @fd with @code (F_SETSIG style) within the bound. */
+static void expect_sig(struct __test_metadata *_metadata, int sig, int fd,
+		       int code)
+{
+	siginfo_t si;
+
+	ASSERT_EQ(1, mp_sig_wait(sig, &si, MP_WAIT_MS)) {
+		TH_LOG("no signal %d for fd %d", sig, fd);
+	}
+	ASSERT_EQ(sig, si.si_signo);
+	ASSERT_EQ(code, si.si_code) {
+		TH_LOG("si_code %d, want %s", si.si_code,
+		       code == POLL_PRI ? "POLL_PRI" : "POLL_IN");
+	}
+	ASSERT_EQ(fd, si.si_fd);
+	ASSERT_NE(0, si.si_band & (code == POLL_PRI ? POLLPRI : POLLIN)) {
+		TH_LOG("si_band %#lx", si.si_band);
+	}
+}
+
+/* Take every @sig pending now; each must be for @fd with @code. */
+static int drain_sigs(struct __test_metadata *_metadata, int sig, int fd,
+		      int code)
+{
+	siginfo_t si;
+	int n = 0;
+
+	while (mp_sig_wait(sig, &si, 0)) {
+		ASSERT_EQ(code, si.si_code);
+		ASSERT_EQ(fd, si.si_fd);
+		n++;
+	}
+	return n;
+}
+
+TEST_F(mypoll, fasync_sigio)
+{
+	struct mypoll_event ev[2];
+	siginfo_t si;
+	__u64 seq;
+	int other;
+
+	ASSERT_EQ(0, mp_sig_hold(SIGIO));
+	async_on(_metadata, self->fd, 0);
+	ASSERT_EQ(0, mp_sig_wait(SIGIO, &si, 0)) {
+		TH_LOG("SIGIO with nothing queued");
+	}
+
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	ASSERT_EQ(1, mp_sig_wait(SIGIO, &si, MP_WAIT_MS)) {
+		TH_LOG("no SIGIO after a trigger");
+	}
+	ASSERT_EQ(SIGIO, si.si_signo);
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 2));
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_MANUAL, seq);
+
+	/* a write() through another file signals this one too */
+	other = mp_open(O_WRONLY);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, mp_sig_hold(SIGIO));
+	ASSERT_EQ(2, write(other, "io", 2));
+	ASSERT_EQ(1, mp_sig_wait(SIGIO, &si, MP_WAIT_MS)) {
+		TH_LOG("no SIGIO after a write");
+	}
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 2));
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq + 1);
+	close(other);
+
+	/* O_ASYNC off: events still arrive, signals do not */
+	async_off(_metadata, self->fd);
+	ASSERT_EQ(0, mp_sig_hold(SIGIO));
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	ASSERT_EQ(0, mp_sig_wait(SIGIO, &si, MP_BLOCKED_MS)) {
+		TH_LOG("SIGIO with O_ASYNC cleared");
+	}
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 2));
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_MANUAL, seq + 2);
+
+	/* and on again */
+	async_on(_metadata, self->fd, 0);
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	ASSERT_EQ(1, mp_sig_wait(SIGIO, &si, MP_WAIT_MS)) {
+		TH_LOG("no SIGIO once O_ASYNC is set again");
+	}
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 2));
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_MANUAL, seq + 3);
+	async_off(_metadata, self->fd);
+}
+
+TEST_F(mypoll, fasync_stops_at_close)
+{
+	const int sig = SIGRTMIN;
+	bool seen_self = false, seen_other = false;
+	siginfo_t si;
+	int other;
+
+	/* plain SIGIO: the closed file was the only one asking for it */
+	ASSERT_EQ(0, mp_sig_hold(SIGIO));
+	other = mp_open(O_RDONLY);
+	ASSERT_LE(0, other);
+	async_on(_metadata, other, 0);
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	ASSERT_EQ(1, mp_sig_wait(SIGIO, &si, MP_WAIT_MS)) {
+		TH_LOG("no SIGIO for the second file");
+	}
+	close(other);
+	ASSERT_EQ(0, mp_sig_hold(SIGIO));
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	ASSERT_EQ(0, mp_sig_wait(SIGIO, &si, MP_BLOCKED_MS)) {
+		TH_LOG("SIGIO after the file asking for it was closed");
+	}
+	ASSERT_EQ(2, mp_drain(self->fd));
+
+	/* two files, each signalled with its own si_fd, until one closes */
+	ASSERT_EQ(0, mp_sig_hold(sig));
+	other = mp_open(O_RDONLY);
+	ASSERT_LE(0, other);
+	async_on(_metadata, self->fd, sig);
+	async_on(_metadata, other, sig);
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	while (!(seen_self && seen_other)) {
+		ASSERT_EQ(1, mp_sig_wait(sig, &si, MP_WAIT_MS)) {
+			TH_LOG("signals: self %d, other %d", seen_self,
+			       seen_other);
+		}
+		ASSERT_EQ(POLL_IN, si.si_code);
+		ASSERT_TRUE(si.si_fd == self->fd || si.si_fd == other) {
+			TH_LOG("si_fd %d", si.si_fd);
+		}
+		seen_self |= si.si_fd == self->fd;
+		seen_other |= si.si_fd == other;
+	}
+	close(other);
+	ASSERT_EQ(0, mp_sig_hold(sig));
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	expect_sig(_metadata, sig, self->fd, POLL_IN);
+	while (mp_sig_wait(sig, &si, MP_BLOCKED_MS)) {
+		ASSERT_EQ(self->fd, si.si_fd) {
+			TH_LOG("signal for fd %d after it was closed",
+			       si.si_fd);
+		}
+	}
+	async_off(_metadata, self->fd);
+}
+
+/*
+ * An event the queue cannot take still signals: POLL_PRI, as EPOLLPRI,
+ * for a refused event and for an overwritten one.
+ */
+TEST_F(mypoll, fasync_overflow)
+{
+	const int sig = SIGRTMIN;
+	struct mypoll_event ev[8];
+	siginfo_t si;
+	__u64 seq;
+	int i;
+
+	ASSERT_EQ(0, mp_sig_hold(SIGIO));
+	ASSERT_EQ(0, mp_sig_hold(sig));
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
+
+	/* plain SIGIO for the refused event */
+	async_on(_metadata, self->fd, 0);
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ(4, mp_trigger(self->fd, 4));
+	ASSERT_EQ(1, mp_sig_wait(SIGIO, &si, MP_WAIT_MS));
+	ASSERT_EQ(0, mp_sig_hold(SIGIO));
+	ASSERT_EQ(0, mp_trigger(self->fd, 1));
+	ASSERT_EQ(1, mp_sig_wait(SIGIO, &si, MP_WAIT_MS)) {
+		TH_LOG("no SIGIO for a refused event");
+	}
+	ASSERT_EQ(5, read_now(_metadata, self->fd, ev, 8));
+	check_loss(_metadata, &ev[4], 1, seq + 4);
+
+	/* F_SETSIG: POLL_IN for queued events, POLL_PRI for a refused one */
+	async_on(_metadata, self->fd, sig);
+	seq += 4;
+	ASSERT_EQ(4, mp_trigger(self->fd, 4));
+	expect_sig(_metadata, sig, self->fd, POLL_IN);
+	drain_sigs(_metadata, sig, self->fd, POLL_IN);
+	ASSERT_EQ(0, mp_trigger(self->fd, 1));
+	expect_sig(_metadata, sig, self->fd, POLL_PRI);
+	drain_sigs(_metadata, sig, self->fd, POLL_PRI);
+	ASSERT_EQ(5, read_now(_metadata, self->fd, ev, 8));
+	for (i = 0; i < 4; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	check_loss(_metadata, &ev[4], 1, seq + 4);
+
+	/* drop-oldest: POLL_PRI for the event that overwrote the oldest */
+	ASSERT_EQ(0, mp_set_policy(self->fd, EVCORE_POLICY_DROP_OLDEST));
+	seq += 4;
+	ASSERT_EQ(4, mp_trigger(self->fd, 4));
+	expect_sig(_metadata, sig, self->fd, POLL_IN);
+	drain_sigs(_metadata, sig, self->fd, POLL_IN);
+	ASSERT_EQ(1, mp_trigger(self->fd, 1));
+	expect_sig(_metadata, sig, self->fd, POLL_PRI);
+	drain_sigs(_metadata, sig, self->fd, POLL_PRI);
+	ASSERT_EQ(5, read_now(_metadata, self->fd, ev, 8));
+	check_loss(_metadata, &ev[0], 1, seq + 1);
+	for (i = 0; i < 4; i++)
+		check_event(_metadata, &ev[i + 1], MYPOLL_SOURCE_MANUAL,
+			    seq + 1 + i);
+	async_off(_metadata, self->fd);
 }
 
 TEST_F(mypoll, sysfs_matches_stats)

@@ -405,6 +405,56 @@ static inline int mp_install_sigusr1(void)
 }
 
 /*
+ * Block @sig in this thread so that it stays pending for mp_sig_wait(), and
+ * discard any instance already pending. Returns 0 or -errno.
+ */
+static inline int mp_sig_hold(int sig)
+{
+	const struct timespec zero = { 0 };
+	sigset_t set;
+	int i;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	for (i = 0; i < 4096; i++)
+		if (sigtimedwait(&set, NULL, &zero) != sig)
+			return 0;
+	return -EOVERFLOW;
+}
+
+/*
+ * Take one pending @sig (held with mp_sig_hold()), waiting at most
+ * @timeout_ms for it. Returns 1 with its siginfo in @si, 0 when none came.
+ */
+static inline int mp_sig_wait(int sig, siginfo_t *si, int timeout_ms)
+{
+	__u64 deadline = mp_now_ns() + (__u64)timeout_ms * 1000000ULL;
+	sigset_t set;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	for (;;) {
+		__u64 now = mp_now_ns(), left = deadline > now ?
+						deadline - now : 0;
+		struct timespec ts = {
+			.tv_sec = left / 1000000000ULL,
+			.tv_nsec = left % 1000000000ULL,
+		};
+
+		memset(si, 0, sizeof(*si));
+		ret = sigtimedwait(&set, si, &ts);
+		if (ret == sig)
+			return 1;
+		if (ret < 0 && errno == EINTR && left)
+			continue;
+		return 0;
+	}
+}
+
+/*
  * A thread doing one read() or write() on @fd, so the main thread can check
  * whether the call blocks and wait for it with a bound.
  */
