@@ -165,6 +165,24 @@ static void expect_loss_now(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(ri0.lost + lost, ri1.lost);
 }
 
+/*
+ * Read the @n manual events from @seq on, which stand right before a gap
+ * of @lost refused events, in a read with room for exactly @n; then the
+ * loss record must be there at once.
+ */
+static void read_to_gap(struct __test_metadata *_metadata, int fd, int n,
+			__u64 seq, __u64 lost)
+{
+	struct mypoll_event ev[16];
+	int i;
+
+	ASSERT_GE(16, n);
+	ASSERT_EQ(n, read_now(_metadata, fd, ev, n));
+	for (i = 0; i < n; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	expect_loss_now(_metadata, fd, lost, seq + n);
+}
+
 static void expect_after_loss(struct __test_metadata *_metadata, int fd,
 			      __u64 seq, __u32 source, struct mypoll_event *ev)
 {
@@ -180,6 +198,21 @@ static void expect_after_loss(struct __test_metadata *_metadata, int fd,
 	check_event(_metadata, &rec[0], source, seq);
 	*ev = rec[0];
 	ASSERT_EQ(0, mp_poll_now(fd, POLLIN | POLLPRI) & (POLLIN | POLLPRI));
+}
+
+/*
+ * Two readers past the same gap: one trigger queues the event with
+ * sequence @seq, and both read it, the same record, right after the gap.
+ */
+static void trigger_after_loss_both(struct __test_metadata *_metadata,
+				    int fd1, int fd2, __u64 seq)
+{
+	struct mypoll_event ev[2];
+
+	ASSERT_EQ(1, mp_trigger(fd1, 1));
+	expect_after_loss(_metadata, fd1, seq, MYPOLL_SOURCE_MANUAL, &ev[0]);
+	expect_after_loss(_metadata, fd2, seq, MYPOLL_SOURCE_MANUAL, &ev[1]);
+	ASSERT_EQ(0, memcmp(&ev[0], &ev[1], MP_REC));
 }
 
 static void expect_sysfs_str(struct __test_metadata *_metadata,
@@ -895,11 +928,10 @@ TEST_F(mypoll, queue_size_roundtrip)
 
 TEST_F(mypoll, queue_size_ebusy)
 {
-	struct mypoll_event ev[10];
+	struct mypoll_event ev;
 	struct mypoll_stats st;
 	__u32 val;
 	__u64 seq;
-	int i;
 
 	seq = event_sequence(_metadata, self->fd);
 	ASSERT_EQ(10, mp_trigger(self->fd, 10));
@@ -916,13 +948,10 @@ TEST_F(mypoll, queue_size_ebusy)
 	ASSERT_EQ(10U, st.queue_size);
 	ASSERT_EQ(10U, st.queue_depth);
 	ASSERT_EQ(0, mp_trigger(self->fd, 1));
-	ASSERT_EQ(10, read_now(_metadata, self->fd, ev, 10));
-	for (i = 0; i < 10; i++)
-		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
-	expect_loss_now(_metadata, self->fd, 1, seq + 10);
+	read_to_gap(_metadata, self->fd, 10, seq, 1);
 	ASSERT_EQ(1, mp_trigger(self->fd, 1));
 	expect_after_loss(_metadata, self->fd, seq + 10, MYPOLL_SOURCE_MANUAL,
-			  ev);
+			  &ev);
 }
 
 TEST_F(mypoll, timer_ioctl_validation)
@@ -1115,12 +1144,7 @@ TEST_F(mypoll, slow_reader_holds_tail)
 	expect_loss_now(_metadata, slow, 1, seq + 4);
 	wm = 1;
 	ASSERT_EQ(0, ioctl(slow, MYPOLL_IOC_SET_WATERMARK, &wm));
-	ASSERT_EQ(1, mp_trigger(self->fd, 1));
-	expect_after_loss(_metadata, self->fd, seq + 4, MYPOLL_SOURCE_MANUAL,
-			  &ev[0]);
-	expect_after_loss(_metadata, slow, seq + 4, MYPOLL_SOURCE_MANUAL,
-			  &ev[1]);
-	ASSERT_EQ(0, memcmp(&ev[0], &ev[1], MP_REC));
+	trigger_after_loss_both(_metadata, self->fd, slow, seq + 4);
 	mp_get_reader(_metadata, slow, &ri);
 	ASSERT_EQ(1U, ri.lost);
 	mp_get_reader(_metadata, self->fd, &ri);
@@ -1465,8 +1489,8 @@ TEST_F_TIMEOUT(mypoll, loss_wakes_blocked_reader, 60)
 {
 	struct mypoll_event ev[8], rec;
 	struct mp_worker w;
-	int other, i;
 	__u64 seq;
+	int other;
 
 	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
 	other = mp_open(O_RDONLY);
@@ -1488,16 +1512,8 @@ TEST_F_TIMEOUT(mypoll, loss_wakes_blocked_reader, 60)
 	ASSERT_EQ(0, mp_poll_now(other, POLLIN | POLLPRI) &
 		     (POLLIN | POLLPRI));
 
-	ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 4));
-	for (i = 0; i < 4; i++)
-		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
-	expect_loss_now(_metadata, self->fd, 1, seq + 4);
-	ASSERT_EQ(1, mp_trigger(self->fd, 1));
-	expect_after_loss(_metadata, self->fd, seq + 4, MYPOLL_SOURCE_MANUAL,
-			  &ev[0]);
-	expect_after_loss(_metadata, other, seq + 4, MYPOLL_SOURCE_MANUAL,
-			  &ev[1]);
-	ASSERT_EQ(0, memcmp(&ev[0], &ev[1], MP_REC));
+	read_to_gap(_metadata, self->fd, 4, seq, 1);
+	trigger_after_loss_both(_metadata, self->fd, other, seq + 4);
 	close(other);
 }
 
@@ -1572,23 +1588,67 @@ TEST_F(mypoll, epoll_pri_reached_by_read)
 	close(ep);
 }
 
+/*
+ * Block policy, 4 slots, filled by the writes "f0" to "f3". Returns the
+ * sequence number of the first.
+ */
+static __u64 fill_blocking_queue(struct __test_metadata *_metadata, int fd)
+{
+	char msg[4] = "f0";
+	__u64 seq;
+	int i;
+
+	ASSERT_EQ(0, mp_set_policy(fd, EVCORE_POLICY_BLOCK));
+	ASSERT_EQ(0, mp_set_qsize(fd, 4));
+	seq = event_sequence(_metadata, fd);
+	for (i = 0; i < 4; i++) {
+		msg[1] = '0' + i;
+		ASSERT_EQ(2, mp_write_nb(fd, msg, 2));
+	}
+	return seq;
+}
+
+/* Read the first write of fill_blocking_queue(), freeing a slot. */
+static void read_first_write(struct __test_metadata *_metadata, int fd,
+			     __u64 seq)
+{
+	struct mypoll_event ev;
+
+	ASSERT_EQ(1, read_now(_metadata, fd, &ev, 1));
+	check_event(_metadata, &ev, MYPOLL_SOURCE_WRITE, seq);
+	ASSERT_EQ(0, memcmp(ev.payload, "f0", 2));
+}
+
+/*
+ * Read the other three writes of fill_blocking_queue() and the one queued
+ * after them, @payload: contiguous, and the write source numbered them
+ * without a gap.
+ */
+static void read_writes_after(struct __test_metadata *_metadata, int fd,
+			      __u64 seq, const char *payload)
+{
+	size_t len = strlen(payload);
+	struct mypoll_event ev[8];
+	int i;
+
+	ASSERT_EQ(4, read_now(_metadata, fd, ev, 8));
+	for (i = 0; i < 4; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_WRITE,
+			    seq + 1 + i);
+	ASSERT_EQ(len, ev[3].hdr.payload_len);
+	ASSERT_EQ(0, memcmp(ev[3].payload, payload, len));
+	ASSERT_EQ(ev[2].hdr.source_seq + 1, ev[3].hdr.source_seq);
+}
+
 TEST_F_TIMEOUT(mypoll, block_policy_blocking_write, 60)
 {
-	struct mypoll_event ev[8];
+	char blk[4] = "blk";
 	struct mypoll_stats st;
-	char msg[4] = "f0", blk[4] = "blk";
 	struct mp_worker w;
 	__u64 seq;
 	short rev;
-	int i;
 
-	ASSERT_EQ(0, mp_set_policy(self->fd, EVCORE_POLICY_BLOCK));
-	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
-	seq = event_sequence(_metadata, self->fd);
-	for (i = 0; i < 4; i++) {
-		msg[1] = '0' + i;
-		ASSERT_EQ(2, mp_write_nb(self->fd, msg, 2));
-	}
+	seq = fill_blocking_queue(_metadata, self->fd);
 	rev = mp_poll_now(self->fd, POLLIN | POLLOUT);
 	ASSERT_EQ(POLLIN, rev & (POLLIN | POLLOUT)) {
 		TH_LOG("revents %#x with the queue full under block", rev);
@@ -1610,22 +1670,14 @@ TEST_F_TIMEOUT(mypoll, block_policy_blocking_write, 60)
 		       strerror(w.err));
 	}
 	ASSERT_EQ(0, mp_wait_sleeping(w.tid, MP_WAIT_MS));
-	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 1));
-	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq);
-	ASSERT_EQ(0, memcmp(ev[0].payload, "f0", 2));
+	read_first_write(_metadata, self->fd, seq);
 	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS)) {
 		TH_LOG("blocked write was not woken by the read");
 	}
 	ASSERT_EQ(3, w.ret);
 
-	ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 8));
-	for (i = 0; i < 4; i++)
-		check_event(_metadata, &ev[i], MYPOLL_SOURCE_WRITE,
-			    seq + 1 + i);
-	ASSERT_EQ(3, ev[3].hdr.payload_len);
-	ASSERT_EQ(0, memcmp(ev[3].payload, "blk", 3));
 	/* EAGAIN did not consume a source sequence number */
-	ASSERT_EQ(ev[2].hdr.source_seq + 1, ev[3].hdr.source_seq);
+	read_writes_after(_metadata, self->fd, seq, "blk");
 	rev = mp_poll_now(self->fd, POLLOUT);
 	ASSERT_EQ(POLLOUT, rev & POLLOUT);
 	mp_get_stats(_metadata, self->fd, &st);
@@ -1641,21 +1693,13 @@ TEST_F_TIMEOUT(mypoll, block_policy_blocking_write, 60)
  */
 TEST_F_TIMEOUT(mypoll, block_policy_write_eintr, 60)
 {
+	char blk[4] = "blk", nxt[4] = "new";
 	struct mypoll_stats before, after;
-	struct mypoll_event ev[8];
-	char msg[4] = "f0", blk[4] = "blk", nxt[4] = "new";
 	struct mp_worker w;
 	__u64 seq;
 	short rev;
-	int i;
 
-	ASSERT_EQ(0, mp_set_policy(self->fd, EVCORE_POLICY_BLOCK));
-	ASSERT_EQ(0, mp_set_qsize(self->fd, 4));
-	seq = event_sequence(_metadata, self->fd);
-	for (i = 0; i < 4; i++) {
-		msg[1] = '0' + i;
-		ASSERT_EQ(2, mp_write_nb(self->fd, msg, 2));
-	}
+	seq = fill_blocking_queue(_metadata, self->fd);
 	mp_get_stats(_metadata, self->fd, &before);
 
 	__atomic_store_n(&mp_sigusr1_count, 0, __ATOMIC_SEQ_CST);
@@ -1697,9 +1741,7 @@ TEST_F_TIMEOUT(mypoll, block_policy_write_eintr, 60)
 	ASSERT_EQ(POLLIN, rev & (POLLIN | POLLOUT));
 
 	/* a reader frees a slot: a new blocking write returns at once */
-	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 1));
-	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq);
-	ASSERT_EQ(0, memcmp(ev[0].payload, "f0", 2));
+	read_first_write(_metadata, self->fd, seq);
 	ASSERT_EQ(POLLOUT, mp_poll_now(self->fd, POLLOUT) & POLLOUT);
 	ASSERT_EQ(0, mp_worker_start(&w, self->fd, true, nxt, 3));
 	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS)) {
@@ -1709,14 +1751,8 @@ TEST_F_TIMEOUT(mypoll, block_policy_write_eintr, 60)
 		TH_LOG("write: %s", strerror(w.err));
 	}
 
-	ASSERT_EQ(4, read_now(_metadata, self->fd, ev, 8));
-	for (i = 0; i < 4; i++)
-		check_event(_metadata, &ev[i], MYPOLL_SOURCE_WRITE,
-			    seq + 1 + i);
-	ASSERT_EQ(3, ev[3].hdr.payload_len);
-	ASSERT_EQ(0, memcmp(ev[3].payload, "new", 3));
 	/* the interrupted write took no source sequence number */
-	ASSERT_EQ(ev[2].hdr.source_seq + 1, ev[3].hdr.source_seq);
+	read_writes_after(_metadata, self->fd, seq, "new");
 	mp_get_stats(_metadata, self->fd, &after);
 	ASSERT_EQ(5U, after.write);
 	ASSERT_EQ(5U, after.generated);
@@ -1898,6 +1934,22 @@ TEST_F(mypoll, fasync_stops_at_close)
 }
 
 /*
+ * Fill the empty 4-slot queue, then trigger one more event, which the
+ * policy queues (@queued 1, overwriting) or refuses (0): POLL_IN signals
+ * for the first four, POLL_PRI for the last.
+ */
+static void fill_and_overflow(struct __test_metadata *_metadata, int sig,
+			      int fd, int queued)
+{
+	ASSERT_EQ(4, mp_trigger(fd, 4));
+	expect_sig(_metadata, sig, fd, POLL_IN);
+	drain_sigs(_metadata, sig, fd, POLL_IN);
+	ASSERT_EQ(queued, mp_trigger(fd, 1));
+	expect_sig(_metadata, sig, fd, POLL_PRI);
+	drain_sigs(_metadata, sig, fd, POLL_PRI);
+}
+
+/*
  * An event the queue cannot take still signals: POLL_PRI, as EPOLLPRI,
  * for a refused event and for an overwritten one.
  */
@@ -1929,12 +1981,7 @@ TEST_F(mypoll, fasync_overflow)
 	/* F_SETSIG: POLL_IN for queued events, POLL_PRI for a refused one */
 	async_on(_metadata, self->fd, sig);
 	seq += 4;
-	ASSERT_EQ(4, mp_trigger(self->fd, 4));
-	expect_sig(_metadata, sig, self->fd, POLL_IN);
-	drain_sigs(_metadata, sig, self->fd, POLL_IN);
-	ASSERT_EQ(0, mp_trigger(self->fd, 1));
-	expect_sig(_metadata, sig, self->fd, POLL_PRI);
-	drain_sigs(_metadata, sig, self->fd, POLL_PRI);
+	fill_and_overflow(_metadata, sig, self->fd, 0);
 	ASSERT_EQ(5, read_now(_metadata, self->fd, ev, 8));
 	for (i = 0; i < 4; i++)
 		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
@@ -1943,12 +1990,7 @@ TEST_F(mypoll, fasync_overflow)
 	/* drop-oldest: POLL_PRI for the event that overwrote the oldest */
 	ASSERT_EQ(0, mp_set_policy(self->fd, EVCORE_POLICY_DROP_OLDEST));
 	seq += 4;
-	ASSERT_EQ(4, mp_trigger(self->fd, 4));
-	expect_sig(_metadata, sig, self->fd, POLL_IN);
-	drain_sigs(_metadata, sig, self->fd, POLL_IN);
-	ASSERT_EQ(1, mp_trigger(self->fd, 1));
-	expect_sig(_metadata, sig, self->fd, POLL_PRI);
-	drain_sigs(_metadata, sig, self->fd, POLL_PRI);
+	fill_and_overflow(_metadata, sig, self->fd, 1);
 	ASSERT_EQ(5, read_now(_metadata, self->fd, ev, 8));
 	check_loss(_metadata, &ev[0], 1, seq + 1);
 	for (i = 0; i < 4; i++)
@@ -2230,10 +2272,7 @@ TEST_F_TIMEOUT(mypoll, tutorial_scenario, 60)
 	ASSERT_EQ(8U, st.queue_depth);
 	ASSERT_EQ(8U, st.high_water);
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, MP_WAIT_MS));
-	ASSERT_EQ(8, read_now(_metadata, self->fd, ev, 8));
-	for (i = 0; i < 8; i++)
-		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
-	expect_loss_now(_metadata, self->fd, 4, seq + 8);
+	read_to_gap(_metadata, self->fd, 8, seq, 4);
 	ASSERT_EQ(1, mp_trigger(self->fd, 1));
 	expect_after_loss(_metadata, self->fd, seq + 8, MYPOLL_SOURCE_MANUAL,
 			  ev);
