@@ -1315,7 +1315,7 @@ static void evcore_commit(struct evcore_reader *r, unsigned int done,
 	struct evcore_event *ev;
 	unsigned long flags;
 	unsigned int i;
-	bool freed;
+	bool freed, pri;
 
 	spin_lock_irqsave(&q->lock, flags);
 	for (i = 0; i < done; i++) {
@@ -1333,9 +1333,17 @@ static void evcore_commit(struct evcore_reader *r, unsigned int done,
 	}
 	r->at = done == filled ? r->cur_end : r->cur[done - 1];
 	freed = evcore_update_tail_locked(q);
+	/*
+	 * Reading up to a gap makes the loss record pending without any
+	 * event arriving: wake the pollers so epoll sees EPOLLPRI.
+	 */
+	pri = done && evcore_loss_pending(r);
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (freed)
 		evcore_wake_room(q);
+	if (pri)
+		wake_up_interruptible_poll(&q->wait,
+					   EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 }
 
 /**
