@@ -21,6 +21,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bits.h>
 #include <linux/err.h>
 #include <linux/evcore.h>
 #include <linux/fs.h>
@@ -38,7 +39,7 @@
 /* Source ids and the flag set on records pushed in hard IRQ context. */
 #define IRQSAMPLE_SRC_HRTIMER	1
 #define IRQSAMPLE_SRC_IRQ_WORK	2
-#define IRQSAMPLE_FLAG_HARDIRQ	(1U << 16)
+#define IRQSAMPLE_FLAG_HARDIRQ	BIT(16)
 
 static unsigned int period_us = 1000;
 module_param(period_us, uint, 0444);

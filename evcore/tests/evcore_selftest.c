@@ -43,9 +43,10 @@ struct evt_case {
 	void (*run)(struct evt_ctx *ctx);
 };
 
-#define EVT_CASE(name) { #name, evt_##name },
 static const struct evt_case evt_cases[] = {
-	EVT_CASES(EVT_CASE)
+#define EVT_CASE(name) { #name, evt_##name },
+#include "evcore_cases.h"
+#undef EVT_CASE
 };
 
 static int evt_run_case(const struct evt_case *c, unsigned long ubuf,

@@ -5,7 +5,7 @@
  * a module that runs them at load time on kernels without KUnit.
  *
  * A front end includes evcore_tests.c (kbuild links an object into one
- * module only), defines evt_report(), and for each name in EVT_CASES() runs
+ * module only), defines evt_report(), and for each check listed in evcore_cases.h runs
  * evt_<name>() with a struct evt_ctx whose @mm is the current task's user
  * address space and whose @ubuf maps %EVT_SLOTS slots there: evcore_read()
  * copies to userspace, so the checks read through those slots. Reader
@@ -51,43 +51,5 @@ struct evt_ctx {
  */
 static void evt_report(struct evt_ctx *ctx, bool failure, const char *file,
 		       int line, struct va_format *vaf);
-
-/* Every check, in the order the front ends run them. */
-#define EVT_CASES(X)				\
-	X(record_layout)			\
-	X(config_invalid)			\
-	X(ring_wraparound)			\
-	X(read_semantics)			\
-	X(read_fault)				\
-	X(read_interrupted)			\
-	X(drop_newest)				\
-	X(drop_oldest)				\
-	X(block_nonblock)			\
-	X(block_wait_woken_by_read)		\
-	X(policy_switch)			\
-	X(loss_accounting_mixed)		\
-	X(many_readers_drop_oldest)		\
-	X(many_readers_drop_newest)		\
-	X(many_readers_block)			\
-	X(late_reader)				\
-	X(drop_oldest_keeps_history)		\
-	X(reader_filter)			\
-	X(reader_watermark)			\
-	X(reader_stats)				\
-	X(queue_stats_reset)			\
-	X(resize)				\
-	X(source_registry)			\
-	X(source_disabled)			\
-	X(source_stats)				\
-	X(unregister_while_pushing_thread)	\
-	X(unregister_while_pushing_hrtimer)	\
-	X(unregister_wakes_push_wait)		\
-	X(shutdown)				\
-	X(poll_wakeups)				\
-	X(payload_too_large)			\
-	X(bad_flags)				\
-	X(clocks)				\
-	X(irq_push_hrtimer)			\
-	X(irq_push_irq_work)
 
 #endif /* _EVCORE_TESTS_H */

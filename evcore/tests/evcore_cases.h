@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * evcore's checks, in the order the front ends run them: one
+ * EVT_CASE(name) per evt_<name>() of evcore_tests.c. A front end defines
+ * EVT_CASE() and includes this list where it needs it, as often as it
+ * needs it; hence no include guard.
+ */
+EVT_CASE(record_layout)
+EVT_CASE(config_invalid)
+EVT_CASE(ring_wraparound)
+EVT_CASE(read_semantics)
+EVT_CASE(read_fault)
+EVT_CASE(read_interrupted)
+EVT_CASE(drop_newest)
+EVT_CASE(drop_oldest)
+EVT_CASE(block_nonblock)
+EVT_CASE(block_wait_woken_by_read)
+EVT_CASE(policy_switch)
+EVT_CASE(loss_accounting_mixed)
+EVT_CASE(many_readers_drop_oldest)
+EVT_CASE(many_readers_drop_newest)
+EVT_CASE(many_readers_block)
+EVT_CASE(late_reader)
+EVT_CASE(drop_oldest_keeps_history)
+EVT_CASE(reader_filter)
+EVT_CASE(reader_watermark)
+EVT_CASE(reader_stats)
+EVT_CASE(queue_stats_reset)
+EVT_CASE(resize)
+EVT_CASE(source_registry)
+EVT_CASE(source_disabled)
+EVT_CASE(source_stats)
+EVT_CASE(unregister_while_pushing_thread)
+EVT_CASE(unregister_while_pushing_hrtimer)
+EVT_CASE(unregister_wakes_push_wait)
+EVT_CASE(shutdown)
+EVT_CASE(poll_wakeups)
+EVT_CASE(payload_too_large)
+EVT_CASE(bad_flags)
+EVT_CASE(clocks)
+EVT_CASE(irq_push_hrtimer)
+EVT_CASE(irq_push_irq_work)
