@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * evcore's checks, in the order the front ends run them: one
- * EVT_CASE(name) per evt_<name>() of evcore_tests.c. A front end defines
- * EVT_CASE() and includes this list where it needs it, as often as it
- * needs it; hence no include guard.
+ * EVT_CASE(name) per evt_<name>() of evcore_tests.c, EVT_CASE_SLOW(name)
+ * for those that take seconds under emulation. A front end defines both
+ * macros and includes this list where it needs it, as often as it needs
+ * it; hence no include guard.
  */
 EVT_CASE(record_layout)
 EVT_CASE(config_invalid)
@@ -17,9 +18,9 @@ EVT_CASE(block_nonblock)
 EVT_CASE(block_wait_woken_by_read)
 EVT_CASE(policy_switch)
 EVT_CASE(loss_accounting_mixed)
-EVT_CASE(many_readers_drop_oldest)
-EVT_CASE(many_readers_drop_newest)
-EVT_CASE(many_readers_block)
+EVT_CASE_SLOW(many_readers_drop_oldest)
+EVT_CASE_SLOW(many_readers_drop_newest)
+EVT_CASE_SLOW(many_readers_block)
 EVT_CASE(late_reader)
 EVT_CASE(drop_oldest_keeps_history)
 EVT_CASE(reader_filter)
@@ -27,7 +28,7 @@ EVT_CASE(reader_watermark)
 EVT_CASE(reader_stats)
 EVT_CASE(queue_stats_reset)
 EVT_CASE(resize)
-EVT_CASE(source_registry)
+EVT_CASE_SLOW(source_registry)
 EVT_CASE(source_disabled)
 EVT_CASE(source_stats)
 EVT_CASE(unregister_while_pushing_thread)

@@ -50,12 +50,16 @@ static void evt_kunit_run(struct kunit *test,
 	{							\
 		evt_kunit_run(test, evt_##name);		\
 	}
+#define EVT_CASE_SLOW(name) EVT_CASE(name)
 #include "evcore_cases.h"
+#undef EVT_CASE_SLOW
 #undef EVT_CASE
 
 static struct kunit_case evt_kunit_cases[] = {
 #define EVT_CASE(name) KUNIT_CASE(evt_kunit_##name),
+#define EVT_CASE_SLOW(name) KUNIT_CASE_SLOW(evt_kunit_##name),
 #include "evcore_cases.h"
+#undef EVT_CASE_SLOW
 #undef EVT_CASE
 	{}
 };

@@ -45,7 +45,9 @@ struct evt_case {
 
 static const struct evt_case evt_cases[] = {
 #define EVT_CASE(name) { #name, evt_##name },
+#define EVT_CASE_SLOW(name) EVT_CASE(name)
 #include "evcore_cases.h"
+#undef EVT_CASE_SLOW
 #undef EVT_CASE
 };
 

@@ -37,7 +37,7 @@
 /* How long a check waits for something that should happen at once. */
 #define EVT_WAIT_MS		10000
 /* How long a thread of a check may run. */
-#define EVT_JOIN_SECS		60
+#define EVT_JOIN_SECS		120
 
 /* Expectations: each returns whether it held. */
 
@@ -82,8 +82,8 @@ static __printf(4, 5) void evt_note_at(struct evt_ctx *ctx, const char *file,
 #define EVT_EXPECT_EQ(ctx, got, want) ({				\
 	long long __got = (got), __want = (want);			\
 	evt_check(ctx, __got == __want, __FILE__, __LINE__,		\
-		  "%s is %lld, expected %s = %lld", #got, __got, #want,	\
-		  __want);						\
+		  "%s is %lld, expected %lld (%s)", #got, __got, __want,	\
+		  #want);						\
 })
 
 /* An ERR_PTR() with this errno (0: a valid pointer). */
@@ -938,9 +938,9 @@ static void evt_read_fault(struct evt_ctx *ctx)
 {
 	struct evt_fix f;
 	struct evcore_reader_stats rst;
-	struct evcore_event ev;
 	struct evt_stream s;
 	unsigned long map, ro;
+	char __user *at;
 	unsigned int i;
 	ssize_t ret;
 
@@ -968,12 +968,12 @@ static void evt_read_fault(struct evt_ctx *ctx)
 	EVT_EXPECT_EQ(ctx, rst.read, 0);
 
 	/* Room for three records, but the page ends inside the second. */
-	ret = evcore_read(f.r, u64_to_user_ptr((u64)ro - f.rs - 8), 3 * f.rs, true);
+	at = u64_to_user_ptr((u64)ro - f.rs - 8);
+	ret = evcore_read(f.r, at, 3 * f.rs, true);
 	EVT_EXPECT_EQ(ctx, ret, f.rs);
 	if (ret == f.rs &&
-	    EVT_EXPECT_EQ(ctx, copy_from_user(&ev, u64_to_user_ptr((u64)ro - f.rs - 8),
-					      sizeof(ev)), 0))
-		evt_stream_feed(&s, (u8 *)&ev, sizeof(ev), sizeof(ev));
+	    EVT_EXPECT_EQ(ctx, copy_from_user(ctx->kbuf, at, f.rs), 0))
+		evt_stream_feed(&s, ctx->kbuf, f.rs, f.rs);
 	evcore_reader_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 1);
 	EVT_EXPECT_EQ(ctx, rst.read, 1);
@@ -2821,17 +2821,22 @@ static void evt_shutdown(struct evt_ctx *ctx)
 	struct evcore_source a = {}, extra = {};
 	struct evt_one_read orr = {};
 	struct evt_one_push op = {};
-	struct evt_thread tr, tp;
-	struct evt_poller poller;
+	struct evt_poller *poller;
+	struct evt_thread *t;
 	struct evt_heads h;
 	struct evcore_queue *q;
 	bool tr_on = false, tp_on = false;
 	__poll_t keys;
 	size_t rs;
 
+	/* Off the stack: threads and poll entries are large. */
+	t = kcalloc(2, sizeof(*t), GFP_KERNEL);
+	poller = kzalloc(sizeof(*poller), GFP_KERNEL);
+	if (!EVT_EXPECT(ctx, t && poller))
+		goto out_free;
 	q = evt_queue(ctx, 2, 8, EVCORE_POLICY_BLOCK);
 	if (!q)
-		return;
+		goto out_free;
 	rs = evcore_record_size(q);
 	r = evt_reader(ctx, q);
 	sleeper = evt_reader(ctx, q);
@@ -2846,31 +2851,31 @@ static void evt_shutdown(struct evt_ctx *ctx)
 		goto out;
 	orr.r = sleeper;
 	orr.count = 4 * rs;
-	tr_on = evt_thread_start(ctx, &tr, evt_one_read_fn, &orr, q, 1);
+	tr_on = evt_thread_start(ctx, &t[0], evt_one_read_fn, &orr, q, 1);
 	op.src = &a;
 	op.n = 2;
 	op.payload_size = 8;
-	tp_on = evt_thread_start(ctx, &tp, evt_one_push_fn, &op, q, 2);
+	tp_on = evt_thread_start(ctx, &t[1], evt_one_push_fn, &op, q, 2);
 	if (!tr_on || !tp_on || !evt_wait_sleepers(ctx, &h, 2, NULL)) {
 		evcore_queue_shutdown(q);
 		goto out_join;
 	}
-	EVT_EXPECT_POLL(ctx, evt_poller_add(&poller, r), EPOLLIN | EPOLLHUP,
+	EVT_EXPECT_POLL(ctx, evt_poller_add(poller, r), EPOLLIN | EPOLLHUP,
 			EPOLLIN);
 
 	evcore_queue_shutdown(q);
 	EVT_EXPECT(ctx, evcore_queue_is_shutdown(q));
-	keys = evt_poller_keys(&poller);
+	keys = evt_poller_keys(poller);
 	evt_check(ctx, (keys & (EPOLLHUP | EPOLLERR)) == (EPOLLHUP | EPOLLERR),
 		  __FILE__, __LINE__,
 		  "poll waiters woken with %#x, expected EPOLLHUP | EPOLLERR",
 		  (__force unsigned int)keys);
-	evt_poller_remove(&poller);
+	evt_poller_remove(poller);
 out_join:
 	if (tr_on)
-		evt_thread_join(ctx, &tr);
+		evt_thread_join(ctx, &t[0]);
 	if (tp_on)
-		evt_thread_join(ctx, &tp);
+		evt_thread_join(ctx, &t[1]);
 	if (!tr_on || !tp_on)
 		goto out;
 	EVT_EXPECT_EQ(ctx, orr.ret, -ENODEV);
@@ -2896,6 +2901,9 @@ out:
 	evt_reader_done(sleeper);
 	evt_reader_done(r);
 	evt_queue_done(q);
+out_free:
+	kfree(poller);
+	kfree(t);
 }
 
 /* poll waiters are woken with the events that concern them. */
