@@ -92,11 +92,13 @@ static int __init evt_selftest_init(void)
 	}
 
 	for (i = 0; i < n; i++) {
+		/* What a check reports stands between this line and its result. */
+		pr_info("# RUN %s\n", evt_cases[i].name);
 		if (evt_run_case(&evt_cases[i], ubuf, kbuf)) {
 			failed++;
-			pr_info("not ok %u %s\n", i + 1, evt_cases[i].name);
+			pr_info("not ok %u - %s\n", i + 1, evt_cases[i].name);
 		} else {
-			pr_info("ok %u %s\n", i + 1, evt_cases[i].name);
+			pr_info("ok %u - %s\n", i + 1, evt_cases[i].name);
 		}
 	}
 	pr_info("# evcore_selftest: %u passed, %u failed\n", n - failed,
