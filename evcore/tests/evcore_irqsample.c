@@ -177,8 +177,11 @@ static int __init irqsample_init(void)
 	struct irqsample *s;
 	int ret;
 
-	if (period_us < 10 || period_us > USEC_PER_SEC)
+	if (period_us < 10 || period_us > USEC_PER_SEC) {
+		pr_err("period_us %u is not within 10 to %lu\n", period_us,
+		       USEC_PER_SEC);
 		return -EINVAL;
+	}
 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
