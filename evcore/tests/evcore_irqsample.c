@@ -4,16 +4,17 @@
  *
  * It uses evcore only through <linux/evcore.h>, as any driver would: one
  * queue, two sources and a misc device, /dev/evcore_irqsample, whose
- * read/poll/fasync are evcore's helpers. An hrtimer (HRTIMER_MODE_REL, so
- * its callback runs in hard IRQ context except on PREEMPT_RT) pushes one
- * event per tick on source 1 and queues an irq_work that pushes one on
- * source 2, also from hard IRQ context.
+ * read/poll/fasync are evcore's helpers. An hrtimer pushes one event per
+ * tick on source 1 and queues an irq_work that pushes one on source 2;
+ * both callbacks run in hard IRQ context. Neither is of the _HARD kind: on
+ * PREEMPT_RT, where evcore's lock sleeps, both run in threads instead.
  *
- * Records carry no payload beyond 8 bytes holding the tick's expiry time
- * in nanoseconds (CLOCK_MONOTONIC); aux is the tick number (the irq_work's
- * own run count for source 2) and bit 16 of flags says the push ran in
- * hard IRQ context. The queue is as large as @count, so a reader that
- * opens after the ticks are over still reads every one of them.
+ * Each record carries 8 bytes of payload, the push time in nanoseconds
+ * (CLOCK_MONOTONIC); aux is the tick number (the irq_work's own run count
+ * for source 2; runs coalesce when a tick comes before the last ran), and
+ * bit 16 of flags says the push ran in hard IRQ context. By default the
+ * queue holds more records than the ticks push, so a reader that opens
+ * after the ticks are over still reads every one no other reader took.
  *
  * Parameters: period_us (tick period), count (ticks, then the timer
  * stops), capacity (records the queue holds).
@@ -100,8 +101,7 @@ static enum hrtimer_restart irqsample_tick(struct hrtimer *timer)
 {
 	struct irqsample *s = container_of(timer, struct irqsample, timer);
 
-	irqsample_push(&s->timer_src, s->ticks++,
-		       ktime_to_ns(hrtimer_get_expires(timer)));
+	irqsample_push(&s->timer_src, s->ticks++, ktime_get_ns());
 	irq_work_queue(&s->work);
 	if (count && s->ticks >= count)
 		return HRTIMER_NORESTART;
@@ -189,7 +189,7 @@ static int __init irqsample_init(void)
 	s->period = ns_to_ktime((u64)period_us * NSEC_PER_USEC);
 	hrtimer_setup(&s->timer, irqsample_tick, CLOCK_MONOTONIC,
 		      HRTIMER_MODE_REL);
-	s->work = IRQ_WORK_INIT_HARD(irqsample_work_fn);
+	s->work = IRQ_WORK_INIT(irqsample_work_fn);
 
 	s->queue = evcore_queue_create(&cfg);
 	if (IS_ERR(s->queue)) {

@@ -3166,7 +3166,7 @@ static void evt_irq_push_run(struct evt_ctx *ctx, bool use_timer)
 		EVT_EXPECT(ctx, ok);
 		hrtimer_cancel(&ip->timer);
 	} else {
-		ip->work = IRQ_WORK_INIT_HARD(evt_irq_work_fn);
+		ip->work = IRQ_WORK_INIT(evt_irq_work_fn);
 		while (ip->n < EVT_IRQ_EVENTS) {
 			irq_work_queue(&ip->work);
 			irq_work_sync(&ip->work);
