@@ -5,11 +5,11 @@
  * a module that runs them at load time on kernels without KUnit.
  *
  * A front end includes evcore_tests.c (kbuild links an object into one
- * module only), defines evt_report(), and for each check listed in evcore_cases.h runs
- * evt_<name>() with a struct evt_ctx whose @mm is the current task's user
- * address space and whose @ubuf maps %EVT_SLOTS slots there: evcore_read()
- * copies to userspace, so the checks read through those slots. Reader
- * threads adopt @mm with kthread_use_mm().
+ * module only), defines evt_report(), and for each check listed in
+ * evcore_cases.h runs evt_<name>() with a struct evt_ctx whose @mm is the
+ * current task's user address space and whose @ubuf maps %EVT_SLOTS slots
+ * there: evcore_read() copies to userspace, so the checks read through
+ * those slots. Reader threads adopt @mm with kthread_use_mm().
  */
 #ifndef _EVCORE_TESTS_H
 #define _EVCORE_TESTS_H
