@@ -3,9 +3,7 @@
  * The one place where evcore and its users hide differences between the
  * kernel versions they build against (6.1 to 7.2). Nothing else tests the
  * version: code is written against the newest API and this header supplies
- * that API on older kernels. It tests for the feature itself where the
- * kernel offers something to test (a macro), and for the version only where
- * it does not, in one place.
+ * that API on older kernels. It tests for features, never for versions.
  */
 #ifndef _LINUX_EVCORE_COMPAT_H
 #define _LINUX_EVCORE_COMPAT_H
@@ -13,22 +11,26 @@
 #include <linux/container_of.h>
 #include <linux/hrtimer.h>
 #include <linux/timer.h>
-#include <linux/version.h>
-
-#if KERNEL_VERSION(6, 13, 0) <= LINUX_VERSION_CODE
-
-/* Use in EXPORT_SYMBOL_NS_GPL(sym, EVCORE_NS) and MODULE_IMPORT_NS(). */
-#define EVCORE_NS "EVCORE"
-
-#else /* up to 6.12 */
-
-/* Symbol namespaces are bare identifiers; they are strings from 6.13 on. */
-#define EVCORE_NS EVCORE
 
 /*
+ * The EVCORE_COMPAT_* flags come from scripts/compat-flags, which the
+ * top-level Kbuild runs against the kernel being built against: each tests
+ * that kernel's headers for the feature. Without them (a build outside
+ * this Kbuild) the oldest supported API is assumed.
+ */
+
+#ifdef EVCORE_COMPAT_NS_STRING
+/* Use in EXPORT_SYMBOL_NS_GPL(sym, EVCORE_NS) and MODULE_IMPORT_NS(). */
+#define EVCORE_NS "EVCORE"
+#else
+/* Symbol namespaces are bare identifiers up to 6.12. */
+#define EVCORE_NS EVCORE
+#endif
+
+#ifndef EVCORE_COMPAT_HAVE_HRTIMER_SETUP
+/*
  * hrtimer_setup() appeared in 6.13 and replaced hrtimer_init() followed by
- * setting ->function; hrtimer_init() is gone in 7.2. The define keeps this
- * copy out of the way should a stable kernel gain its own.
+ * setting ->function; hrtimer_init() is gone in 7.2.
  */
 static inline void
 evcore_compat_hrtimer_setup(struct hrtimer *timer,
@@ -40,8 +42,7 @@ evcore_compat_hrtimer_setup(struct hrtimer *timer,
 }
 
 #define hrtimer_setup evcore_compat_hrtimer_setup
-
-#endif /* 6.13 */
+#endif
 
 /*
  * from_timer() became timer_container_of() after 6.12 and is gone in 7.2;
