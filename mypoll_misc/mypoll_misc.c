@@ -41,7 +41,8 @@
 #include <uapi/linux/mypoll.h>
 
 #define MYPOLL_MAX_INSTANCES	8
-#define MYPOLL_NAME_LEN		16
+/* "mypoll" followed by any unsigned int, and the NUL. */
+#define MYPOLL_NAME_LEN		(sizeof("mypoll") + 10)
 
 /* A record is the evcore header followed by the whole payload room. */
 static_assert(sizeof(struct mypoll_event) ==
