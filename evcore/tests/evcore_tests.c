@@ -1770,12 +1770,12 @@ out_oldest:
 }
 
 /*
- * Drop-oldest keeps the newest records even once read ("tail moves when
- * a record is overwritten"; only drop-newest and block free what every
- * reader has read): a reader opened after the others read everything
- * still gets the last records, so it starts from the current state.
+ * Under drop-oldest too, a record is freed once every open reader has read
+ * it: depth is what the slowest reader has left, a reader opened afterwards
+ * starts after what was read, and only records some reader never read are
+ * counted as overwritten.
  */
-static void evt_drop_oldest_keeps_history(struct evt_ctx *ctx)
+static void evt_drop_oldest_frees_read(struct evt_ctx *ctx)
 {
 	struct evcore_reader *a = NULL, *b = NULL;
 	struct evcore_source src = {};
@@ -1798,19 +1798,26 @@ static void evt_drop_oldest_keeps_history(struct evt_ctx *ctx)
 	EVT_EXPECT_RECORDS(ctx, q, ret, { 2, 2 }, { 2, 0 }, { 3, 0 }, { 4, 0 },
 			   { 5, 0 });
 	evcore_queue_stats(q, &st);
-	EVT_EXPECT_EQ(ctx, st.depth, 4);
+	EVT_EXPECT_EQ(ctx, st.depth, 0);
 
 	b = evt_reader(ctx, q);
 	if (!b)
 		goto out;
 	ret = evt_read(ctx, b, 8 * rs, true);
-	EVT_EXPECT_RECORDS(ctx, q, ret, { 2, 0 }, { 3, 0 }, { 4, 0 }, { 5, 0 });
-	/* Overwriting what both read is not a loss, but it is counted. */
+	EVT_EXPECT_EQ(ctx, ret, -EAGAIN);
+	/* The ring has room again: nothing more is overwritten. */
 	for (i = 6; i < 8; i++)
 		EVT_EXPECT_EQ(ctx, evt_push_n(&src, i, 8), 0);
-	EVT_EXPECT_STATS(ctx, q, 8, 8, 0, 4, 0, 8, 4);
+	EVT_EXPECT_STATS(ctx, q, 8, 8, 0, 2, 0, 8, 2);
 	ret = evt_read(ctx, a, 8 * rs, true);
 	EVT_EXPECT_RECORDS(ctx, q, ret, { 6, 0 }, { 7, 0 });
+	/* b still holds them: depth stays until the slowest reader reads. */
+	evcore_queue_stats(q, &st);
+	EVT_EXPECT_EQ(ctx, st.depth, 2);
+	ret = evt_read(ctx, b, 8 * rs, true);
+	EVT_EXPECT_RECORDS(ctx, q, ret, { 6, 0 }, { 7, 0 });
+	evcore_queue_stats(q, &st);
+	EVT_EXPECT_EQ(ctx, st.depth, 0);
 out:
 	evt_unregister(&src);
 	evt_reader_done(b);
