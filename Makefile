@@ -7,12 +7,19 @@
 
 KVER_RUNNING	:= $(shell uname -r)
 KVER_DEBIAN	:= $(shell ls -1 /usr/src 2>/dev/null | sed -n 's/^linux-headers-\(.*-amd64\)$$/\1/p' | sort -V | tail -n 1)
+# Decided anew by each make, not inherited empty from one that ran before
+# `make deps` installed the headers (as `make check` does).
+ifeq ($(strip $(KDIR)),)
 ifneq ($(wildcard /lib/modules/$(KVER_RUNNING)/build/Makefile),)
-KDIR		?= /lib/modules/$(KVER_RUNNING)/build
-else
-KDIR		?= /usr/src/linux-headers-$(KVER_DEBIAN)
+KDIR		:= /lib/modules/$(KVER_RUNNING)/build
+else ifneq ($(KVER_DEBIAN),)
+KDIR		:= /usr/src/linux-headers-$(KVER_DEBIAN)
 endif
+endif
+ifneq ($(strip $(KDIR)),)
 export KDIR
+endif
+NEED_KDIR	= @test -n "$(KDIR)" || { echo "no kernel headers found: run make deps, or set KDIR" >&2; exit 1; }
 
 # The release the modules are built for, as their vermagic names it.
 KVER		= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
@@ -33,6 +40,7 @@ KBUILD_ARGS	:= -C $(KDIR) M=$(EVCORE_ROOT)
 all: modules
 
 modules:
+	$(NEED_KDIR)
 	$(MAKE) $(KBUILD_ARGS) modules
 
 selftests:
@@ -65,10 +73,12 @@ check-debug:
 
 # INSTALL_MOD_PATH (a staging root) is honoured by kbuild and by depmod.
 install: modules
+	$(NEED_KDIR)
 	$(MAKE) $(KBUILD_ARGS) modules_install
 	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 
 clean:
+	$(NEED_KDIR)
 	$(MAKE) $(KBUILD_ARGS) clean
 	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
