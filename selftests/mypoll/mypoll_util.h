@@ -302,14 +302,12 @@ static inline int mp_sysfs_u64(const char *name, __u64 *val)
 	return 0;
 }
 
-/* sysfs: write @val in one write(). Returns 0 or -errno. */
-static inline int mp_sysfs_write(const char *name, const char *val)
+/* Write @val to the file at @path in one write(). Returns 0 or -errno. */
+static inline int mp_write_file(const char *path, const char *val)
 {
-	char path[256];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), MP_SYSFS "%s", name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -321,6 +319,15 @@ static inline int mp_sysfs_write(const char *name, const char *val)
 	}
 	close(fd);
 	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+/* sysfs: write @val in one write(). Returns 0 or -errno. */
+static inline int mp_sysfs_write(const char *name, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), MP_SYSFS "%s", name);
+	return mp_write_file(path, val);
 }
 
 /*
