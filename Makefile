@@ -73,7 +73,6 @@ check-debug:
 
 # INSTALL_MOD_PATH (a staging root) is honoured by kbuild and by depmod.
 install: modules
-	$(NEED_KDIR)
 	$(MAKE) $(KBUILD_ARGS) modules_install
 	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 
