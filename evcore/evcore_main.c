@@ -31,20 +31,37 @@
 #define CREATE_TRACE_POINTS
 #include "evcore_trace.h"
 
+/* For the self-tests, which widen races by probing it. */
+EXPORT_TRACEPOINT_SYMBOL_GPL(evcore_push_begin);
 /* A read copies at most this many bytes of records per lock hold. */
 #define EVCORE_BATCH_BYTES	2048
 #define EVCORE_BATCH_MAX	32
+/* Records freed per lock hold by a push, and by any other caller. */
+#define EVCORE_RECLAIM_PUSH	2
+#define EVCORE_RECLAIM_MAX	64
+/* Slots a filter change or a release walks per lock hold. */
+#define EVCORE_WALK_MAX		64
 
 static_assert(sizeof(struct evcore_event) == 48);
 static_assert(sizeof(struct evcore_event) % 8 == 0);
 
 /*
  * One ring entry: the record header as readers get it, the running count of
- * refused events when it was queued, then payload_size bytes of payload.
+ * refused events when it was queued, who still needs it, then payload_size
+ * bytes of payload.
+ *
+ * A record stays in the ring while some reader still needs it. Readers that
+ * take every source need every record from their position on: they stand
+ * on a record (@pins counts them) and hold it and all after it. Readers
+ * with a source filter need only the records of the sources they want: each
+ * such record counts them in @refs, so the records they skip never hold
+ * the queue. The tail record is freed once both counts are zero.
  */
 struct evcore_slot {
 	struct evcore_event ev;
 	u64 refused_before;
+	u32 refs;
+	u32 pins;
 };
 
 /* Event counters, all protected by evcore_queue.lock. */
@@ -60,21 +77,32 @@ struct evcore_counters {
 
 /**
  * struct evcore_queue - an event queue
- * @lock: protects every field below it up to @readers, the readers'
- *	positions and counters, and the private fields of registered sources
+ * @lock: protects every field below it up to @sources, the readers'
+ *	positions, counters, pins and references, and the private fields of
+ *	registered sources
  * @ring: @capacity slots of @slot_size bytes
  * @head: sequence number of the next event to queue
  * @tail: oldest sequence number still held; records held are [tail, head)
  * @head_idx: ring index of @head
- * @capacity: number of slots
- * @policy: overflow policy
+ * @capacity: number of slots; written under @lock with WRITE_ONCE(), read
+ *	locklessly by evcore_queue_capacity()
+ * @policy: overflow policy; WRITE_ONCE() under @lock, read locklessly by
+ *	evcore_queue_policy()
  * @refused: running count of refused events, never reset; the loss cursor
- * @shutdown: set once by evcore_queue_shutdown()
- * @nr_readers: number of readers on @readers
- * @reader_bytes: memory allocated for the readers on @readers
+ * @shutdown: set once by evcore_queue_shutdown(); WRITE_ONCE() under @lock,
+ *	read locklessly by evcore_queue_is_shutdown()
+ * @nr_readers: open readers
+ * @nr_wanting: open readers whose filter is not empty; with none, the
+ *	queue keeps what it holds
+ * @reader_bytes: memory allocated for the open readers
+ * @head_pins: readers without a filter standing at @head (see
+ *	&struct evcore_slot)
  * @cnt: statistics
+ * @want: per source id, the filtered readers that want it: a record of
+ *	that source starts with this many references
+ * @src_total: per source id, records ever queued, never reset
+ * @src_live: per source id, records in [tail, head)
  * @sources: registered sources by id
- * @readers: open readers
  * @resize_lock: serialises evcore_queue_resize()
  * @wait: readers wait here for events, poll() for EPOLLIN
  * @room_wait: blocked producers wait here for room, poll() for EPOLLOUT,
@@ -88,7 +116,7 @@ struct evcore_counters {
  * @clock: clock for timestamps
  */
 struct evcore_queue {
-	/* Protects the fields up to @readers; see the comment above. */
+	/* Protects the fields up to @sources; see the comment above. */
 	spinlock_t lock;
 	u8 *ring;
 	u64 head;
@@ -99,10 +127,14 @@ struct evcore_queue {
 	u64 refused;
 	bool shutdown;
 	u32 nr_readers;
+	u32 nr_wanting;
 	size_t reader_bytes;
+	u32 head_pins;
 	struct evcore_counters cnt;
+	u32 want[EVCORE_SOURCE_ID_MAX + 1];
+	u64 src_total[EVCORE_SOURCE_ID_MAX + 1];
+	u64 src_live[EVCORE_SOURCE_ID_MAX + 1];
 	struct evcore_source *sources[EVCORE_SOURCE_ID_MAX + 1];
-	struct list_head readers;
 
 	/* Serialises evcore_queue_resize(). */
 	struct mutex resize_lock;
@@ -117,26 +149,44 @@ struct evcore_queue {
 	clockid_t clock;
 };
 
-/* Where a reader stands: next sequence, refused events seen, skipped. */
+/*
+ * Where a reader stands: the next sequence number, refused events already
+ * reported, events skipped by its filter, losses found but not yet reported
+ * (@owed) and, for a filtered reader, the wanted records it has been
+ * accounted for (@acct: read, lost, or queued before it began to want them).
+ */
 struct evcore_cursor {
 	u64 pos;
 	u64 seen;
 	u64 filtered;
+	u64 owed;
+	u64 acct;
+};
+
+/* How a reader holds the records it has still to read. */
+enum evcore_hold {
+	EVCORE_HOLD_PIN,	/* every record from its position: no filter */
+	EVCORE_HOLD_REFS,	/* a reference on each record it wants */
+	EVCORE_HOLD_WALK,	/* changing between the two, see
+				 * evcore_reader_set_filter()
+				 */
 };
 
 /**
  * struct evcore_reader - one reader, usually one open file
  * @q: the queue, referenced
- * @node: entry in the queue's reader list, under the queue's lock
  * @at: position, protected by the queue's lock; written only by the
  *	holder of @read_lock
  * @read: event records copied, under the queue's lock
  * @lost: events lost, under the queue's lock
- * @filter: wanted source ids, under the queue's lock
+ * @filter: wanted source ids, under the queue's lock; written only by the
+ *	holder of @read_lock
+ * @hold: how the reader holds its records, under the queue's lock
  * @watermark: events that must wait before the reader wakes, under the
  *	queue's lock
- * @read_lock: serialises evcore_read() calls; protects @bounce, @cur and
- *	@cur_end
+ * @read_lock: serialises evcore_read() calls and filter changes, which
+ *	move the reader; protects @bounce, @cur and @cur_end. Not held while
+ *	a read sleeps.
  * @batch: records @bounce holds
  * @bounce: records copied out of the ring, waiting for copy_to_user()
  * @cur: position after each record in @bounce
@@ -146,14 +196,14 @@ struct evcore_cursor {
  */
 struct evcore_reader {
 	struct evcore_queue *q;
-	struct list_head node;
 	struct evcore_cursor at;
 	u64 read;
 	u64 lost;
 	u64 filter;
+	enum evcore_hold hold;
 	u32 watermark;
 
-	/* Serialises evcore_read(); protects @bounce, @cur, @cur_end. */
+	/* Serialises reads and filter changes; see above. */
 	struct mutex read_lock;
 	unsigned int batch;
 	u8 *bounce;
@@ -230,11 +280,52 @@ static u32 evcore_depth(struct evcore_queue *q)
 	return q->head - q->tail;
 }
 
+/* The count of unfiltered readers standing at @seq, in [tail, head]. */
+static u32 *evcore_pins_at(struct evcore_queue *q, u64 seq)
+{
+	lockdep_assert_held(&q->lock);
+	if (seq == q->head)
+		return &q->head_pins;
+	return &evcore_slot(q, seq)->pins;
+}
+
+/* Whether no reader needs the tail record any more. */
+static bool evcore_tail_free_locked(struct evcore_queue *q)
+{
+	struct evcore_slot *slot;
+
+	lockdep_assert_held(&q->lock);
+	/*
+	 * With no reader open (or only readers that want nothing, such as
+	 * write-only files) the queue keeps what it holds.
+	 */
+	if (q->tail == q->head || !q->nr_wanting)
+		return false;
+	slot = evcore_slot(q, q->tail);
+	return !slot->refs && !slot->pins;
+}
+
 static bool evcore_has_room_locked(struct evcore_queue *q)
 {
 	lockdep_assert_held(&q->lock);
 	return q->policy != EVCORE_POLICY_BLOCK ||
-	       evcore_depth(q) < q->capacity;
+	       evcore_depth(q) < q->capacity || evcore_tail_free_locked(q);
+}
+
+/* Take the tail record out of the ring; its readers are already dealt with. */
+static void evcore_pop_tail_locked(struct evcore_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	q->src_live[evcore_slot(q, q->tail)->ev.source_id]--;
+	q->tail++;
+}
+
+/* Free up to @budget records at the tail that no reader needs. */
+static void evcore_reclaim_locked(struct evcore_queue *q, u32 budget)
+{
+	lockdep_assert_held(&q->lock);
+	while (budget-- && evcore_tail_free_locked(q))
+		evcore_pop_tail_locked(q);
 }
 
 /* The refused-event count a reader has seen once it stands at @seq. */
@@ -246,19 +337,81 @@ static u64 evcore_refused_at(struct evcore_queue *q, u64 seq)
 	return q->refused;
 }
 
+static bool evcore_wanted(struct evcore_reader *r, u32 source_id)
+{
+	return r->filter & BIT_ULL(source_id);
+}
+
+/* The sum of @per_id over the source ids @r wants. */
+static u64 evcore_sum_wanted(struct evcore_reader *r, const u64 *per_id)
+{
+	u64 filter, sum = 0;
+
+	lockdep_assert_held(&r->q->lock);
+	for (filter = r->filter; filter; filter &= filter - 1)
+		sum += per_id[__ffs64(filter)];
+	return sum;
+}
+
+/* The records ever queued of the sources @r wants. */
+static u64 evcore_wanted_total(struct evcore_reader *r)
+{
+	return evcore_sum_wanted(r, r->q->src_total);
+}
+
+/*
+ * For a reader holding references: the wanted records not yet accounted
+ * for in @c, that is those it has still to read plus those overwritten
+ * before it could.
+ */
+static u64 evcore_outstanding(struct evcore_reader *r,
+			      const struct evcore_cursor *c)
+{
+	return evcore_wanted_total(r) - c->acct;
+}
+
+/*
+ * Bring @c up to the tail. The records in [pos, tail) are gone: a pinned
+ * reader held them all, so it lost them all (overwritten); a reader holding
+ * references lost the wanted ones (their references kept them from being
+ * freed, so only an overwrite took them) and skipped the others. What was
+ * lost is owed to the reader until a loss record reports it.
+ */
+static void evcore_catch_tail(struct evcore_reader *r, struct evcore_cursor *c)
+{
+	struct evcore_queue *q = r->q;
+	u64 gone, lost, owed, live;
+
+	lockdep_assert_held(&q->lock);
+	if (c->pos >= q->tail)
+		return;
+	gone = q->tail - c->pos;
+	lost = gone;
+	if (r->hold == EVCORE_HOLD_REFS) {
+		/* Every wanted record still held lies past the tail. */
+		owed = evcore_outstanding(r, c);
+		live = evcore_sum_wanted(r, q->src_live);
+		lost = owed > live ? min(owed - live, gone) : 0;
+		c->acct += lost;
+		c->filtered += gone - lost;
+	}
+	c->owed += lost;
+	c->pos = q->tail;
+}
+
 /*
  * If events were lost at @c, return how many and move @c past the gap;
  * return 0 otherwise.
  */
-static u64 evcore_take_loss(struct evcore_queue *q, struct evcore_cursor *c)
+static u64 evcore_take_loss(struct evcore_reader *r, struct evcore_cursor *c)
 {
-	u64 seen, lost = 0;
+	struct evcore_queue *q = r->q;
+	u64 seen, lost;
 
 	lockdep_assert_held(&q->lock);
-	if (c->pos < q->tail) {
-		lost = q->tail - c->pos;
-		c->pos = q->tail;
-	}
+	evcore_catch_tail(r, c);
+	lost = c->owed;
+	c->owed = 0;
 	seen = evcore_refused_at(q, c->pos);
 	lost += seen - c->seen;
 	c->seen = seen;
@@ -269,32 +422,38 @@ static bool evcore_loss_pending(struct evcore_reader *r)
 {
 	struct evcore_cursor c = r->at;
 
-	return evcore_take_loss(r->q, &c) != 0;
-}
-
-static bool evcore_wanted(struct evcore_reader *r, u32 source_id)
-{
-	return r->filter & BIT_ULL(source_id);
+	lockdep_assert_held(&r->q->lock);
+	/* A filter change under way wakes the reader when it is done. */
+	if (r->hold == EVCORE_HOLD_WALK)
+		return false;
+	return evcore_take_loss(r, &c) != 0;
 }
 
 /* Whether a read would return now: the wake-up condition of a reader. */
 static bool evcore_readable_locked(struct evcore_reader *r)
 {
 	struct evcore_queue *q = r->q;
-	u64 seq, from, wanted = 0;
+	struct evcore_cursor c = r->at;
 	/* A resize may have left the watermark above the capacity. */
 	u32 mark = min(r->watermark, q->capacity);
+	u64 avail;
 
 	lockdep_assert_held(&q->lock);
-	if (q->shutdown || evcore_loss_pending(r))
+	if (q->shutdown)
 		return true;
-	from = max(r->at.pos, q->tail);
-	if (r->filter == U64_MAX)
-		return q->head - from >= mark;
-	for (seq = from; seq < q->head && wanted < mark; seq++)
-		if (evcore_wanted(r, evcore_slot(q, seq)->ev.source_id))
-			wanted++;
-	return wanted >= mark;
+	if (r->hold == EVCORE_HOLD_WALK)
+		return false;
+	if (evcore_take_loss(r, &c))
+		return true;
+	if (r->hold == EVCORE_HOLD_PIN)
+		avail = q->head - c.pos;
+	else
+		avail = evcore_outstanding(r, &c);
+	/*
+	 * A full queue wakes a reader whatever its watermark: waiting for
+	 * more could only lose events or keep producers blocked.
+	 */
+	return avail >= mark || (avail && evcore_depth(q) == q->capacity);
 }
 
 static bool evcore_readable(struct evcore_reader *r)
@@ -309,29 +468,22 @@ static bool evcore_readable(struct evcore_reader *r)
 }
 
 /*
- * Free the records every reader has read: move tail up to the slowest
- * reader. With no reader open the queue keeps what it holds.
- * Return: true when room was freed.
+ * Wake-ups. Every wake of the readers sends SIGIO to the subscribers with
+ * the band of what woke them; room for producers sends POLL_OUT.
  */
-static bool evcore_update_tail_locked(struct evcore_queue *q)
+static void evcore_wake_readers(struct evcore_queue *q, __poll_t mask)
 {
-	struct evcore_reader *r;
-	u64 slowest = q->head;
-
-	lockdep_assert_held(&q->lock);
-	if (list_empty(&q->readers))
-		return false;
-	list_for_each_entry(r, &q->readers, node)
-		slowest = min(slowest, r->at.pos);
-	if (slowest <= q->tail)
-		return false;
-	q->tail = slowest;
-	return true;
+	if (wq_has_sleeper(&q->wait))
+		wake_up_interruptible_poll(&q->wait, mask);
+	kill_fasync(&q->fasync, SIGIO, mask & EPOLLPRI ? POLL_PRI : POLL_IN);
 }
 
 static void evcore_wake_room(struct evcore_queue *q)
 {
-	wake_up_interruptible_poll(&q->room_wait, EPOLLOUT | EPOLLWRNORM);
+	if (wq_has_sleeper(&q->room_wait))
+		wake_up_interruptible_poll(&q->room_wait,
+					   EPOLLOUT | EPOLLWRNORM);
+	kill_fasync(&q->fasync, SIGIO, POLL_OUT);
 }
 
 static void evcore_queue_release(struct kref *ref)
@@ -388,7 +540,6 @@ struct evcore_queue *evcore_queue_create(const struct evcore_config *cfg)
 
 	spin_lock_init(&q->lock);
 	mutex_init(&q->resize_lock);
-	INIT_LIST_HEAD(&q->readers);
 	init_waitqueue_head(&q->wait);
 	init_waitqueue_head(&q->room_wait);
 	kref_init(&q->ref);
@@ -445,7 +596,7 @@ void evcore_queue_shutdown(struct evcore_queue *q)
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	q->shutdown = true;
+	WRITE_ONCE(q->shutdown, true);
 	spin_unlock_irqrestore(&q->lock, flags);
 
 	wake_up_interruptible_poll(&q->wait, EPOLLHUP | EPOLLERR);
@@ -544,7 +695,9 @@ EXPORT_SYMBOL_NS_GPL(evcore_queue_capacity, EVCORE_NS);
  * @capacity: new capacity, 1 to %EVCORE_MAX_CAPACITY
  *
  * The records held, the sequence numbers and every reader's position are
- * kept. The copy runs under the queue lock, once per call.
+ * kept. The copy runs under the queue lock, once per call. Sleeping
+ * readers are woken (the watermark is capped at the capacity), and so are
+ * producers blocked on a full queue that now has room.
  *
  * Context: Process context, may sleep.
  * Return: 0; -EINVAL when @capacity is out of range; -EBUSY when more
@@ -555,6 +708,7 @@ int evcore_queue_resize(struct evcore_queue *q, u32 capacity)
 	unsigned long flags;
 	u8 *ring, *old;
 	u32 depth, i;
+	bool room;
 	int ret = 0;
 
 	if (!capacity || capacity > EVCORE_MAX_CAPACITY)
@@ -570,6 +724,8 @@ int evcore_queue_resize(struct evcore_queue *q, u32 capacity)
 	}
 
 	spin_lock_irqsave(&q->lock, flags);
+	room = !evcore_has_room_locked(q);
+	evcore_reclaim_locked(q, U32_MAX);
 	depth = evcore_depth(q);
 	if (depth > capacity) {
 		spin_unlock_irqrestore(&q->lock, flags);
@@ -582,12 +738,19 @@ int evcore_queue_resize(struct evcore_queue *q, u32 capacity)
 		       evcore_slot(q, q->tail + i), q->slot_size);
 	old = q->ring;
 	q->ring = ring;
-	q->capacity = capacity;
+	WRITE_ONCE(q->capacity, capacity);
 	q->head_idx = depth == capacity ? 0 : depth;
+	room = room && evcore_has_room_locked(q);
 	spin_unlock_irqrestore(&q->lock, flags);
 
 	kvfree(old);
-	evcore_wake_room(q);
+	/*
+	 * A smaller capacity can bring a watermark within reach, a larger
+	 * one gives blocked producers room.
+	 */
+	evcore_wake_readers(q, EPOLLIN | EPOLLRDNORM);
+	if (room)
+		evcore_wake_room(q);
 out_unlock:
 	mutex_unlock(&q->resize_lock);
 	return ret;
@@ -621,13 +784,17 @@ EXPORT_SYMBOL_NS_GPL(evcore_queue_policy, EVCORE_NS);
 int evcore_queue_set_policy(struct evcore_queue *q, u32 policy)
 {
 	unsigned long flags;
+	bool room;
 
 	if (policy >= ARRAY_SIZE(evcore_policy_names))
 		return -EINVAL;
 	spin_lock_irqsave(&q->lock, flags);
-	q->policy = policy;
+	room = !evcore_has_room_locked(q);
+	WRITE_ONCE(q->policy, policy);
+	room = room && evcore_has_room_locked(q);
 	spin_unlock_irqrestore(&q->lock, flags);
-	evcore_wake_room(q);
+	if (room)
+		evcore_wake_room(q);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(evcore_queue_set_policy, EVCORE_NS);
@@ -753,7 +920,7 @@ int evcore_source_register(struct evcore_queue *q, struct evcore_source *src,
 	src->overwritten = 0;
 	src->delivered = 0;
 	src->registered = true;
-	WRITE_ONCE(src->queue, q);
+	rcu_assign_pointer(src->queue, q);
 	q->sources[id] = src;
 	kref_get(&q->ref);
 out_unlock:
@@ -762,9 +929,9 @@ out_unlock:
 }
 EXPORT_SYMBOL_NS_GPL(evcore_source_register, EVCORE_NS);
 
-static bool evcore_source_idle(struct evcore_source *src)
+static bool evcore_source_idle(struct evcore_queue *q,
+			       struct evcore_source *src)
 {
-	struct evcore_queue *q = src->queue;
 	unsigned long flags;
 	bool idle;
 
@@ -778,20 +945,27 @@ static bool evcore_source_idle(struct evcore_source *src)
  * evcore_source_unregister() - remove an event source from its queue
  * @src: a registered source
  *
- * May run while other contexts push on @src: each such push either
- * completes before this returns or fails with -ENODEV. Producers sleeping
- * in evcore_push_wait() are woken and return -ENODEV; this waits for them
- * to leave. Afterwards the caller may free @src, and must not push on it.
- * Records already queued stay readable.
+ * May run while other contexts push on @src, or call the other
+ * evcore_source_*() functions on it: each such push either completes before
+ * this returns or fails with -ENODEV. Producers sleeping in
+ * evcore_push_wait() are woken and return -ENODEV; this waits for them to
+ * leave. Afterwards the caller may free @src, and must not push on it.
+ * Records already queued stay readable. Calling it again, or on a source
+ * never registered, does nothing.
  *
  * Context: Process context, sleeps.
  */
 void evcore_source_unregister(struct evcore_source *src)
 {
-	struct evcore_queue *q = READ_ONCE(src->queue);
+	struct evcore_queue *q;
 	unsigned long flags;
 
-	if (WARN_ON_ONCE(!q))
+	/*
+	 * The queue cannot go away under us: the registration holds a
+	 * reference, which only the unregister that clears the pointer drops.
+	 */
+	q = rcu_access_pointer(src->queue);
+	if (!q)
 		return;
 	spin_lock_irqsave(&q->lock, flags);
 	if (!src->registered) {
@@ -801,14 +975,16 @@ void evcore_source_unregister(struct evcore_source *src)
 	src->registered = false;
 	src->enabled = false;
 	q->sources[src->id] = NULL;
+	RCU_INIT_POINTER(src->queue, NULL);
 	spin_unlock_irqrestore(&q->lock, flags);
 
 	wake_up_all(&q->room_wait);
-	wait_event(q->room_wait, evcore_source_idle(src));
+	wait_event(q->room_wait, evcore_source_idle(q, src));
 	/*
-	 * A push stays in an RCU read section from reading src->queue until
-	 * it drops the queue lock, so after a grace period none is left that
-	 * could still take the lock of a queue this may free.
+	 * A push that found the queue through src->queue stays in its RCU read
+	 * section until it drops the queue lock. The pointer is cleared, so
+	 * after a grace period no push is left that could still take the lock
+	 * of the queue the put below may free.
 	 */
 	synchronize_rcu();
 	evcore_queue_put(q);
@@ -820,21 +996,25 @@ EXPORT_SYMBOL_NS_GPL(evcore_source_unregister, EVCORE_NS);
  * @src: a registered source
  * @enabled: whether its pushes are queued
  *
- * Pushes on a disabled source return -ENODATA and count nowhere.
+ * Pushes on a disabled source return -ENODATA and count nowhere. Does
+ * nothing on a source that is not registered.
  *
  * Context: Any context.
  */
 void evcore_source_set_enabled(struct evcore_source *src, bool enabled)
 {
-	struct evcore_queue *q = READ_ONCE(src->queue);
+	struct evcore_queue *q;
 	unsigned long flags;
 
-	if (!q)
-		return;
-	spin_lock_irqsave(&q->lock, flags);
-	if (src->registered)
-		src->enabled = enabled;
-	spin_unlock_irqrestore(&q->lock, flags);
+	rcu_read_lock();
+	q = rcu_dereference(src->queue);
+	if (q) {
+		spin_lock_irqsave(&q->lock, flags);
+		if (src->registered)
+			src->enabled = enabled;
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
+	rcu_read_unlock();
 }
 EXPORT_SYMBOL_NS_GPL(evcore_source_set_enabled, EVCORE_NS);
 
@@ -847,15 +1027,18 @@ EXPORT_SYMBOL_NS_GPL(evcore_source_set_enabled, EVCORE_NS);
  */
 bool evcore_source_is_enabled(struct evcore_source *src)
 {
-	struct evcore_queue *q = READ_ONCE(src->queue);
+	struct evcore_queue *q;
 	unsigned long flags;
-	bool ret;
+	bool ret = false;
 
-	if (!q)
-		return false;
-	spin_lock_irqsave(&q->lock, flags);
-	ret = src->registered && src->enabled;
-	spin_unlock_irqrestore(&q->lock, flags);
+	rcu_read_lock();
+	q = rcu_dereference(src->queue);
+	if (q) {
+		spin_lock_irqsave(&q->lock, flags);
+		ret = src->registered && src->enabled;
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
+	rcu_read_unlock();
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(evcore_source_is_enabled, EVCORE_NS);
@@ -863,35 +1046,43 @@ EXPORT_SYMBOL_NS_GPL(evcore_source_is_enabled, EVCORE_NS);
 /**
  * evcore_source_stats() - snapshot of a source's statistics
  * @src: a registered source
- * @st: filled in; zeroed when @src was never registered
+ * @st: filled in; zeroed when @src is not registered
  *
  * Context: Any context.
  */
 void evcore_source_stats(struct evcore_source *src,
 			 struct evcore_source_stats *st)
 {
-	struct evcore_queue *q = READ_ONCE(src->queue);
+	struct evcore_queue *q;
 	unsigned long flags;
 
 	memset(st, 0, sizeof(*st));
-	if (!q)
-		return;
-	spin_lock_irqsave(&q->lock, flags);
-	st->generated = src->generated;
-	st->queued = src->queued;
-	st->dropped = src->dropped;
-	st->overwritten = src->overwritten;
-	st->delivered = src->delivered;
-	st->next_seq = src->seq;
-	spin_unlock_irqrestore(&q->lock, flags);
+	rcu_read_lock();
+	q = rcu_dereference(src->queue);
+	if (q) {
+		spin_lock_irqsave(&q->lock, flags);
+		st->generated = src->generated;
+		st->queued = src->queued;
+		st->dropped = src->dropped;
+		st->overwritten = src->overwritten;
+		st->delivered = src->delivered;
+		st->next_seq = src->seq;
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
+	rcu_read_unlock();
 }
 EXPORT_SYMBOL_NS_GPL(evcore_source_stats, EVCORE_NS);
 
-/* Overwrite the oldest record to make room (drop-oldest). */
+/*
+ * Overwrite the oldest record to make room (drop-oldest). The readers
+ * standing on it move to the next record; the readers holding a reference
+ * on it find the loss when they next look (see evcore_catch_tail()).
+ */
 static void evcore_overwrite_oldest_locked(struct evcore_queue *q)
 {
 	struct evcore_slot *slot = evcore_slot(q, q->tail);
 	struct evcore_source *owner = q->sources[slot->ev.source_id];
+	u32 pins = slot->pins;
 
 	lockdep_assert_held(&q->lock);
 	if (owner)
@@ -899,7 +1090,9 @@ static void evcore_overwrite_oldest_locked(struct evcore_queue *q)
 	q->cnt.overwritten++;
 	trace_evcore_drop(q->name, slot->ev.seq, slot->ev.source_id,
 			  slot->ev.source_seq, true);
-	q->tail++;
+	slot->pins = 0;
+	evcore_pop_tail_locked(q);
+	*evcore_pins_at(q, q->tail) += pins;
 }
 
 /* Refuse an event because the queue is full (drop-newest, block). */
@@ -935,6 +1128,10 @@ static void evcore_store_locked(struct evcore_queue *q,
 	slot->ev.payload_len = len;
 	slot->ev.reserved = 0;
 	slot->refused_before = q->refused;
+	/* The filtered readers that want it, and those waiting at the head. */
+	slot->refs = q->want[src->id];
+	slot->pins = q->head_pins;
+	q->head_pins = 0;
 	if (len)
 		memcpy(data, payload, len);
 	memset(data + len, 0, q->payload_size - len);
@@ -945,6 +1142,8 @@ static void evcore_store_locked(struct evcore_queue *q,
 	q->cnt.queued++;
 	src->generated++;
 	src->queued++;
+	q->src_total[src->id]++;
+	q->src_live[src->id]++;
 	depth = evcore_depth(q);
 	q->cnt.high_water = max(q->cnt.high_water, depth);
 	trace_evcore_push(q->name, slot->ev.seq, src->id, slot->ev.source_seq,
@@ -961,13 +1160,6 @@ static int evcore_check_push(struct evcore_queue *q, struct evcore_source *src)
 	if (!src->enabled)
 		return -ENODATA;
 	return 0;
-}
-
-static void evcore_wake_readers(struct evcore_queue *q, __poll_t mask)
-{
-	if (wq_has_sleeper(&q->wait))
-		wake_up_interruptible_poll(&q->wait, mask);
-	kill_fasync(&q->fasync, SIGIO, mask & EPOLLPRI ? POLL_PRI : POLL_IN);
 }
 
 /* How a push waits when the block policy finds the queue full. */
@@ -1008,6 +1200,8 @@ static int evcore_push_locked(struct evcore_queue *q,
 		return ret;
 	if (len > q->payload_size)
 		return -EMSGSIZE;
+	/* Free what no reader needs (what filtered readers skip) first. */
+	evcore_reclaim_locked(q, EVCORE_RECLAIM_PUSH);
 	if (evcore_depth(q) < q->capacity) {
 		*wake = EPOLLIN | EPOLLRDNORM;
 	} else if (q->policy == EVCORE_POLICY_DROP_OLDEST) {
@@ -1082,11 +1276,12 @@ static int __evcore_push(struct evcore_source *src, u32 flags, u32 aux,
 	 * cannot free that queue under it.
 	 */
 	rcu_read_lock();
-	q = READ_ONCE(src->queue);
+	q = rcu_dereference(src->queue);
 	if (!q) {
 		ret = -ENODEV;
 		goto out_rcu;
 	}
+	trace_evcore_push_begin(q->name, src->id);
 	spin_lock_irqsave(&q->lock, irqflags);
 	ret = evcore_push_locked(q, src, flags, aux, payload, len, mode,
 				 &wake);
@@ -1117,7 +1312,11 @@ out_rcu:
  * allocates; its cost does not depend on the number of readers. Under the
  * block policy a full queue refuses the event, as under drop-newest.
  *
- * Context: Any context, hard IRQ included (not NMI).
+ * Context: Any context but NMI on kernels without PREEMPT_RT. On PREEMPT_RT
+ * the queue lock is a sleeping spinlock_t: push from threaded interrupt
+ * handlers, softirq hrtimers (not %HRTIMER_MODE_HARD), workqueues or
+ * process context, never from hard interrupt context (hard hrtimers,
+ * %IRQF_NO_THREAD handlers, under a raw_spinlock_t).
  * Return: 0 when queued; -ENOSPC when refused because the queue is full
  * (counted as dropped, reported in-band); -EINVAL for @flags outside
  * %EVCORE_EVENT_SOURCE_FLAGS; -EMSGSIZE when @len is too large; -ENODEV
@@ -1181,6 +1380,7 @@ struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
 	struct evcore_reader *r;
 	unsigned long flags;
 	size_t rs = q->record_size;
+	int ret = -ENOMEM;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
@@ -1196,33 +1396,110 @@ struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
 	r->bytes = sizeof(*r) + r->batch * (rs + sizeof(*r->cur));
 	mutex_init(&r->read_lock);
 	r->filter = U64_MAX;
+	r->hold = EVCORE_HOLD_PIN;
 	r->watermark = 1;
 	r->q = q;
 
 	spin_lock_irqsave(&q->lock, flags);
 	if (q->shutdown) {
 		spin_unlock_irqrestore(&q->lock, flags);
-		kfree(r->cur);
-		kvfree(r->bounce);
-		kfree(r);
-		return ERR_PTR(-ENODEV);
+		ret = -ENODEV;
+		goto err_free_cur;
 	}
 	r->at.pos = q->tail;
 	r->at.seen = evcore_refused_at(q, q->tail);
-	list_add_tail(&r->node, &q->readers);
+	(*evcore_pins_at(q, q->tail))++;
 	q->nr_readers++;
+	q->nr_wanting++;
 	q->reader_bytes += r->bytes;
 	kref_get(&q->ref);
 	spin_unlock_irqrestore(&q->lock, flags);
 	return r;
 
+err_free_cur:
+	mutex_destroy(&r->read_lock);
+	kfree(r->cur);
 err_free_bounce:
 	kvfree(r->bounce);
 err_free_reader:
 	kfree(r);
-	return ERR_PTR(-ENOMEM);
+	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_reader_open, EVCORE_NS);
+
+/*
+ * Walk the records of @r from @seq to the head, at most EVCORE_WALK_MAX per
+ * lock hold: drop the references @r holds on records below @until of the
+ * sources in @drop, take one on the records of the sources in @take. A
+ * reader that takes references (EVCORE_HOLD_WALK) stands pinned at the
+ * walk's cursor, so no record the walk has still to reach is freed; once the
+ * cursor reaches the head, the reader holds references from then on. The
+ * caller holds @r->read_lock, or is releasing @r.
+ */
+static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
+			u64 drop, u64 take)
+{
+	struct evcore_queue *q = r->q;
+	bool pinned = r->hold == EVCORE_HOLD_WALK;
+	struct evcore_slot *slot;
+	unsigned long flags;
+	u64 from, end, bit, filter, taken = 0;
+	bool done, room;
+	u32 n;
+
+	do {
+		spin_lock_irqsave(&q->lock, flags);
+		room = !evcore_has_room_locked(q);
+		if (seq < q->tail) {
+			/*
+			 * Overwritten before the walk reached them, the pin
+			 * of a walking reader moved to the tail with them:
+			 * everything from its position on is gone, the
+			 * records it took included. It is told of every
+			 * event overwritten there, whatever its source.
+			 */
+			if (pinned && r->at.pos < q->tail) {
+				r->at.owed += q->tail - r->at.pos;
+				r->at.pos = q->tail;
+				taken = 0;
+			}
+			seq = q->tail;
+		}
+		from = seq;
+		end = pinned ? q->head : min(until, q->head);
+		for (n = 0; seq < end && n < EVCORE_WALK_MAX; n++, seq++) {
+			slot = evcore_slot(q, seq);
+			bit = BIT_ULL(slot->ev.source_id);
+			if (seq < until && (drop & bit))
+				slot->refs--;
+			if (take & bit) {
+				slot->refs++;
+				taken++;
+			}
+		}
+		done = seq >= end;
+		if (pinned) {
+			(*evcore_pins_at(q, from))--;
+			done = seq == q->head;
+			if (done) {
+				for (filter = take; filter; filter &= filter - 1)
+					q->want[__ffs64(filter)]++;
+				r->hold = EVCORE_HOLD_REFS;
+				/* Its wanted records are those it took. */
+				r->at.acct = evcore_wanted_total(r) - taken;
+			} else {
+				(*evcore_pins_at(q, seq))++;
+			}
+		}
+		evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
+		room = room && evcore_has_room_locked(q);
+		spin_unlock_irqrestore(&q->lock, flags);
+		if (room)
+			evcore_wake_room(q);
+		if (!done)
+			cond_resched();
+	} while (!done);
+}
 
 /**
  * evcore_reader_release() - destroy a reader, usually at release()
@@ -1237,7 +1514,8 @@ void evcore_reader_release(struct evcore_reader *r)
 {
 	struct evcore_queue *q;
 	unsigned long flags;
-	bool freed;
+	u64 filter, from = 0, until = 0;
+	bool room;
 
 	if (!r)
 		return;
@@ -1246,14 +1524,29 @@ void evcore_reader_release(struct evcore_reader *r)
 		fasync_helper(-1, r->fasync_file, 0, &q->fasync);
 
 	spin_lock_irqsave(&q->lock, flags);
-	list_del(&r->node);
+	room = !evcore_has_room_locked(q);
+	if (r->hold == EVCORE_HOLD_PIN) {
+		(*evcore_pins_at(q, max(r->at.pos, q->tail)))--;
+	} else {
+		for (filter = r->filter; filter; filter &= filter - 1)
+			q->want[__ffs64(filter)]--;
+		from = r->at.pos;
+		until = q->head;
+	}
 	q->nr_readers--;
+	if (r->filter)
+		q->nr_wanting--;
 	q->reader_bytes -= r->bytes;
-	freed = evcore_update_tail_locked(q);
+	evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
+	room = room && evcore_has_room_locked(q);
 	spin_unlock_irqrestore(&q->lock, flags);
-	if (freed)
+	if (room)
 		evcore_wake_room(q);
+	/* Let go of the records it held references on. */
+	if (from < until)
+		evcore_walk(r, from, until, r->filter, 0);
 
+	mutex_destroy(&r->read_lock);
 	kfree(r->cur);
 	kvfree(r->bounce);
 	kfree(r);
@@ -1281,7 +1574,7 @@ static unsigned int evcore_fill_locked(struct evcore_reader *r,
 	lockdep_assert_held(&r->read_lock);
 	while (n < max) {
 		out = (struct evcore_event *)(r->bounce + n * q->record_size);
-		lost = evcore_take_loss(q, &c);
+		lost = evcore_take_loss(r, &c);
 		if (lost) {
 			memset(out, 0, q->record_size);
 			out->seq = c.pos;
@@ -1300,6 +1593,8 @@ static unsigned int evcore_fill_locked(struct evcore_reader *r,
 		}
 		memcpy(out, &slot->ev, sizeof(*out));
 		memcpy(out + 1, slot + 1, q->payload_size);
+		if (r->hold == EVCORE_HOLD_REFS)
+			c.acct++;
 		r->cur[n++] = c;
 	}
 	r->cur_end = c;
@@ -1315,9 +1610,13 @@ static void evcore_commit(struct evcore_reader *r, unsigned int done,
 	struct evcore_event *ev;
 	unsigned long flags;
 	unsigned int i;
-	bool freed, pri;
+	bool room, pri;
+	u64 from, to;
 
+	lockdep_assert_held(&r->read_lock);
 	spin_lock_irqsave(&q->lock, flags);
+	room = !evcore_has_room_locked(q);
+	from = max(r->at.pos, q->tail);
 	for (i = 0; i < done; i++) {
 		ev = (struct evcore_event *)(r->bounce + i * q->record_size);
 		if (ev->flags & EVCORE_EVENT_LOSS) {
@@ -1330,20 +1629,28 @@ static void evcore_commit(struct evcore_reader *r, unsigned int done,
 		src = q->sources[ev->source_id];
 		if (src)
 			src->delivered++;
+		/* Unless it was overwritten since, let go of the record. */
+		if (r->hold == EVCORE_HOLD_REFS && ev->seq >= q->tail)
+			evcore_slot(q, ev->seq)->refs--;
 	}
 	r->at = done == filled ? r->cur_end : r->cur[done - 1];
-	freed = evcore_update_tail_locked(q);
+	to = max(r->at.pos, q->tail);
+	if (r->hold == EVCORE_HOLD_PIN && to != from) {
+		(*evcore_pins_at(q, from))--;
+		(*evcore_pins_at(q, to))++;
+	}
+	evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
+	room = room && evcore_has_room_locked(q);
 	/*
 	 * Reading up to a gap makes the loss record pending without any
 	 * event arriving: wake the pollers so epoll sees EPOLLPRI.
 	 */
 	pri = done && evcore_loss_pending(r);
 	spin_unlock_irqrestore(&q->lock, flags);
-	if (freed)
+	if (room)
 		evcore_wake_room(q);
 	if (pri)
-		wake_up_interruptible_poll(&q->wait,
-					   EPOLLIN | EPOLLRDNORM | EPOLLPRI);
+		evcore_wake_readers(q, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 }
 
 /**
@@ -1355,9 +1662,10 @@ static void evcore_commit(struct evcore_reader *r, unsigned int done,
  *
  * Copies as many whole records as fit, loss records included. Waits
  * (interruptibly) until the reader is readable: a loss record or at least
- * the watermark of wanted events waits, or the queue was shut down. Once
- * records are available it does not wait for more. The reader advances only
- * past the records that reached @buf.
+ * the watermark of wanted events waits (or any wanted event, when the queue
+ * is full), or the queue was shut down. Once records are available it does
+ * not wait for more. The reader advances only past the records that
+ * reached @buf.
  *
  * Context: Process context, may sleep.
  * Return: the number of bytes copied, a multiple of the record size;
@@ -1377,10 +1685,11 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 
 	if (count < rs)
 		return -EINVAL;
-	if (mutex_lock_interruptible(&r->read_lock))
-		return -ERESTARTSYS;
 
+	/* The wait happens without the read lock, so filter changes go on. */
 	for (;;) {
+		if (mutex_lock_interruptible(&r->read_lock))
+			return -ERESTARTSYS;
 		spin_lock_irqsave(&q->lock, flags);
 		if (q->shutdown) {
 			spin_unlock_irqrestore(&q->lock, flags);
@@ -1400,9 +1709,10 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 			ret = -EAGAIN;
 			goto out_unlock;
 		}
+		mutex_unlock(&r->read_lock);
 		ret = wait_event_interruptible(q->wait, evcore_readable(r));
 		if (ret)
-			goto out_unlock;
+			return ret;
 	}
 
 	/* Copy batch after batch, without waiting, while records fit. */
@@ -1477,9 +1787,12 @@ EXPORT_SYMBOL_NS_GPL(evcore_poll, EVCORE_NS);
  * @file: the file
  * @on: as passed to fasync()
  *
- * The file gets SIGIO for every event queued (POLL_IN), refused or
- * overwritten (POLL_PRI), and at shutdown (POLL_HUP), whatever its
- * watermark and filter. evcore_reader_release() unsubscribes it.
+ * The file gets SIGIO whenever readers are woken, whatever its own
+ * watermark and filter: POLL_IN for an event queued, a resize, a watermark
+ * or filter change; POLL_PRI for an event refused or overwritten and when
+ * a read reaches a loss record; POLL_OUT when a full queue under the block
+ * policy gets room; POLL_HUP at shutdown. evcore_reader_release()
+ * unsubscribes it.
  *
  * Context: Process context.
  * Return: as fasync_helper().
@@ -1499,8 +1812,8 @@ EXPORT_SYMBOL_NS_GPL(evcore_fasync, EVCORE_NS);
  * evcore_reader_set_watermark() - how many events wake a reader
  * @r: the reader
  * @watermark: poll() reports EPOLLIN and a blocking read returns once at
- *	least this many wanted events wait; a loss record or shutdown always
- *	wakes
+ *	least this many wanted events wait (or one, when the queue is full);
+ *	a loss record or shutdown always wakes
  *
  * Context: Any context.
  * Return: 0, or -EINVAL when @watermark is 0 or above the capacity.
@@ -1518,7 +1831,7 @@ int evcore_reader_set_watermark(struct evcore_reader *r, u32 watermark)
 		r->watermark = watermark;
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (!ret)
-		wake_up_interruptible_poll(&q->wait, EPOLLIN | EPOLLRDNORM);
+		evcore_wake_readers(q, EPOLLIN | EPOLLRDNORM);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(evcore_reader_set_watermark, EVCORE_NS);
@@ -1529,17 +1842,59 @@ EXPORT_SYMBOL_NS_GPL(evcore_reader_set_watermark, EVCORE_NS);
  * @filter: bit N set to read source id N; events of other sources are
  *	skipped and counted as filtered. Loss records are always read.
  *
- * Context: Any context.
+ * The filter applies to every record the reader has not read yet. A
+ * filtered reader holds only the records it wants: the others are freed
+ * as soon as no other reader needs them, so they neither fill the queue
+ * for everyone nor block producers. The change takes time proportional to
+ * the records queued, in bounded steps; it waits for a read of the same
+ * reader that is copying records, not for one that sleeps.
+ *
+ * Context: Process context, may sleep.
  */
 void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 {
 	struct evcore_queue *q = r->q;
+	enum evcore_hold old_hold;
+	u64 drop = 0, pos, until, old;
 	unsigned long flags;
+	bool pri;
 
+	mutex_lock(&r->read_lock);
 	spin_lock_irqsave(&q->lock, flags);
+	old = r->filter;
+	old_hold = r->hold;
+	if (filter == old) {
+		spin_unlock_irqrestore(&q->lock, flags);
+		goto out_unlock;
+	}
+	/* Account for what it lost so far under the old filter. */
+	evcore_catch_tail(r, &r->at);
+	pos = r->at.pos;
+	until = q->head;
+	if (old_hold == EVCORE_HOLD_REFS) {
+		for (drop = old; drop; drop &= drop - 1)
+			q->want[__ffs64(drop)]--;
+		drop = old;
+		/* It stands on its records while the walk goes on. */
+		(*evcore_pins_at(q, pos))++;
+	}
 	r->filter = filter;
+	r->hold = filter == U64_MAX ? EVCORE_HOLD_PIN : EVCORE_HOLD_WALK;
+	q->nr_wanting += !!filter - !!old;
 	spin_unlock_irqrestore(&q->lock, flags);
-	wake_up_interruptible_poll(&q->wait, EPOLLIN | EPOLLRDNORM);
+
+	if (r->hold == EVCORE_HOLD_WALK)
+		evcore_walk(r, pos, until, drop, filter);
+	else if (drop)
+		evcore_walk(r, pos, until, drop, 0);
+
+	/* A loss found meanwhile is for the pollers of EPOLLPRI too. */
+	spin_lock_irqsave(&q->lock, flags);
+	pri = evcore_loss_pending(r);
+	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_wake_readers(q, EPOLLIN | EPOLLRDNORM | (pri ? EPOLLPRI : 0));
+out_unlock:
+	mutex_unlock(&r->read_lock);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_reader_set_filter, EVCORE_NS);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Tracepoints of the evcore event queue: every queued event, every refused
- * or overwritten event, and every read call.
+ * Tracepoints of the evcore event queue: every push as it reaches the
+ * queue lock, every queued event, every refused or overwritten event, and
+ * every read call.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM evcore
@@ -13,6 +14,22 @@
 #include <linux/tracepoint.h>
 
 #define EVCORE_TRACE_NAME_LEN	16
+
+/*
+ * A producer found its source's queue and is about to take the queue lock;
+ * with evcore_push or evcore_drop it gives the time spent waiting for it.
+ */
+TRACE_EVENT(evcore_push_begin,
+	    TP_PROTO(const char *queue, u32 source_id),
+	    TP_ARGS(queue, source_id),
+	    TP_STRUCT__entry(__array(char, queue, EVCORE_TRACE_NAME_LEN)
+			     __field(u32, source_id)),
+	    TP_fast_assign(strscpy(__entry->queue, queue,
+				   EVCORE_TRACE_NAME_LEN);
+			   __entry->source_id = source_id;),
+	    TP_printk("queue=%s source=%u", __entry->queue,
+		      __entry->source_id)
+);
 
 TRACE_EVENT(evcore_push,
 	    TP_PROTO(const char *queue, u64 seq, u32 source_id,

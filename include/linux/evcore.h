@@ -3,7 +3,8 @@
  * evcore: a reusable event queue for character drivers.
  *
  * A driver creates a queue, registers its event sources on it, and pushes
- * events from any context, hard IRQ included. Each open file gets a reader
+ * events from any context, hard IRQ included (on PREEMPT_RT, threaded IRQ
+ * handlers and softirq hrtimers instead). Each open file gets a reader
  * with its own position, so every reader sees every event and a reader that
  * falls behind is told in-band how much it lost. The read/poll/fasync
  * helpers implement the driver's file operations.
@@ -60,14 +61,15 @@ struct evcore_config {
  * @id: source id written into every record, 1 to %EVCORE_SOURCE_ID_MAX, set
  *	by evcore_source_register()
  *
- * The driver owns the memory; the fields below @id belong to evcore and are
+ * The driver owns the memory; the fields below @id belong to evcore: ``queue``
+ * is RCU-protected (cleared by evcore_source_unregister()), the others are
  * protected by the queue's lock.
  */
 struct evcore_source {
 	const char *name;
 	u32 id;
 	/* private: */
-	struct evcore_queue *queue;
+	struct evcore_queue __rcu *queue;
 	bool registered;
 	bool enabled;
 	unsigned int sleepers;
