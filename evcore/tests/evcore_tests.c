@@ -33,6 +33,7 @@
 #include <linux/wait.h>
 
 #include "evcore_tests.h"
+#include "../evcore_trace.h"
 
 /* How long a check waits for something that should happen at once. */
 #define EVT_WAIT_MS		10000
@@ -1950,7 +1951,10 @@ out:
 	evt_unregister(&a);
 	evt_queue_done(q);
 
-	/* Loss records pass every filter. */
+	/*
+	 * A filtered reader holds nothing of the sources it skips: they
+	 * overflow nobody and it loses none of them.
+	 */
 	q = evt_queue(ctx, 4, 8, EVCORE_POLICY_DROP_OLDEST);
 	if (!q)
 		return;
@@ -1963,15 +1967,35 @@ out:
 	evcore_reader_set_filter(r[0], BIT_ULL(1));
 	for (i = 0; i < 6; i++)
 		EVT_EXPECT_EQ(ctx, evcore_push(&b, 0, i, NULL, 0), 0);
+	EVT_EXPECT_POLL(ctx, evt_poll(r[0]), EPOLLIN | EPOLLPRI, 0);
+	EVT_EXPECT_EQ(ctx, evt_read(ctx, r[0], 8 * rs, true), -EAGAIN);
+	evcore_reader_stats(r[0], &rst);
+	EVT_EXPECT_EQ(ctx, rst.lost, 0);
+	EVT_EXPECT_EQ(ctx, rst.filtered, 6);
+	EVT_EXPECT_STATS(ctx, q, 6, 6, 0, 0, 0, 6, 0);
+
+	/* It loses exactly the wanted records that were overwritten... */
+	for (i = 0; i < 6; i++)
+		EVT_EXPECT_EQ(ctx, evcore_push(&a, 0, i, NULL, 0), 0);
 	EVT_EXPECT_POLL(ctx, evt_poll(r[0]), EPOLLIN | EPOLLPRI,
 			EPOLLIN | EPOLLPRI);
 	ret = evt_read(ctx, r[0], 8 * rs, true);
-	EVT_EXPECT_RECORDS(ctx, q, ret, { 2, 2 });
-	EVT_EXPECT_EQ(ctx, evt_read(ctx, r[0], 8 * rs, true), -EAGAIN);
+	EVT_EXPECT_RECORDS(ctx, q, ret, { 8, 2 }, { 8 }, { 9 }, { 10 },
+			   { 11 });
 	evcore_reader_stats(r[0], &rst);
 	EVT_EXPECT_EQ(ctx, rst.lost, 2);
-	EVT_EXPECT_EQ(ctx, rst.filtered, 4);
-	EVT_EXPECT_EQ(ctx, rst.read, 0);
+	EVT_EXPECT_EQ(ctx, rst.read, 4);
+
+	/* ... and every refused event: those pass every filter. */
+	EVT_EXPECT_EQ(ctx, evcore_queue_set_policy(q, EVCORE_POLICY_DROP_NEWEST),
+		      0);
+	for (i = 0; i < 4; i++)
+		EVT_EXPECT_EQ(ctx, evcore_push(&a, 0, i, NULL, 0), 0);
+	EVT_EXPECT_EQ(ctx, evcore_push(&b, 0, 0, NULL, 0), -ENOSPC);
+	ret = evt_read(ctx, r[0], 8 * rs, true);
+	EVT_EXPECT_RECORDS(ctx, q, ret, { 12 }, { 13 }, { 14 }, { 15 },
+			   { 16, 1 });
+	EVT_EXPECT_EQ(ctx, evt_read(ctx, r[0], 8 * rs, true), -EAGAIN);
 out_loss:
 	evt_reader_done(r[0]);
 	evt_unregister(&b);
@@ -2814,6 +2838,187 @@ static void evt_unregister_wakes_push_wait(struct evt_ctx *ctx)
 	EVT_EXPECT_STATS(ctx, f.q, 1, 1, 0, 0, 0, 1, 1);
 out:
 	evt_fix_done(&f);
+}
+
+/*
+ * Unregistering the source whose registration holds the last reference
+ * on the queue frees the queue, while pushers on another CPU (a thread, or
+ * an hrtimer in hard IRQ context) go on pushing on the source. A probe on
+ * the evcore_push_begin tracepoint holds each push for milliseconds
+ * between finding the queue and taking its lock, so that pushes stand in
+ * that window while the unregister frees the queue. Every push must queue,
+ * be refused, or fail with -ENODEV, and none may touch the freed queue
+ * (KASAN reports it on the debug kernel). Several rounds, so that the free
+ * falls inside a held push in some of them whatever the timing.
+ */
+#define EVT_FREE_ROUNDS		5
+
+struct evt_free_race {
+	struct evcore_source src;
+	struct hrtimer timer;
+	struct completion started;
+	bool use_timer;
+	u32 delay_ms;
+	/* Set while the unregister runs, then after it returned. */
+	atomic_t phase;
+	/* Pushes inside the probe now. */
+	atomic_t inside;
+	atomic_t pushes[3];
+	atomic_t bad;
+	atomic_t ok_after;
+	bool stop;
+};
+
+static void evt_free_probe(void *data, const char *queue, u32 source_id)
+{
+	struct evt_free_race *f = data;
+
+	if (source_id != f->src.id || READ_ONCE(f->stop))
+		return;
+	atomic_inc(&f->inside);
+	mdelay(f->delay_ms);
+	atomic_dec(&f->inside);
+}
+
+static void evt_free_push(struct evt_free_race *f)
+{
+	int phase = atomic_read(&f->phase);
+	int ret = evcore_push(&f->src, 0, 0, NULL, 0);
+
+	atomic_inc(&f->pushes[phase]);
+	if (ret && ret != -ENOSPC && ret != -ENODEV)
+		atomic_inc(&f->bad);
+	/* Once the unregister returned, no push may get through. */
+	if (phase == 2 && ret != -ENODEV)
+		atomic_inc(&f->ok_after);
+}
+
+static enum hrtimer_restart evt_free_timer_fn(struct hrtimer *timer)
+{
+	struct evt_free_race *f = container_of(timer, struct evt_free_race,
+					       timer);
+
+	if (READ_ONCE(f->stop))
+		return HRTIMER_NORESTART;
+	evt_free_push(f);
+	/* Idle time between pushes lets grace periods end. */
+	hrtimer_forward_now(timer, ms_to_ktime(2 * f->delay_ms));
+	return HRTIMER_RESTART;
+}
+
+static int evt_free_pusher_fn(void *data)
+{
+	struct evt_free_race *f = data;
+
+	if (f->use_timer) {
+		/* Hard IRQ context, but softirq on PREEMPT_RT. */
+		hrtimer_setup(&f->timer, evt_free_timer_fn, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED);
+		hrtimer_start(&f->timer, 0, HRTIMER_MODE_REL_PINNED);
+	}
+	complete(&f->started);
+	while (!kthread_should_stop()) {
+		if (f->use_timer) {
+			usleep_range(1000, 2000);
+			continue;
+		}
+		evt_free_push(f);
+		cond_resched();
+	}
+	if (f->use_timer)
+		hrtimer_cancel(&f->timer);
+	return 0;
+}
+
+static void evt_free_round(struct evt_ctx *ctx, struct evt_free_race *f,
+			   int *held_during)
+{
+	struct task_struct *task;
+	struct evcore_queue *q;
+	unsigned int cpu;
+	int ret;
+
+	q = evt_queue(ctx, 64, 0, EVCORE_POLICY_DROP_NEWEST);
+	if (!q || !evt_register(ctx, q, &f->src, "evt", 0)) {
+		evt_queue_done(q);
+		return;
+	}
+	/* The registration now holds the queue's last reference. */
+	evcore_queue_put(q);
+
+	ret = register_trace_evcore_push_begin(evt_free_probe, f);
+	if (!EVT_EXPECT_EQ(ctx, ret, 0)) {
+		evcore_source_unregister(&f->src);
+		return;
+	}
+	init_completion(&f->started);
+	task = kthread_create(evt_free_pusher_fn, f, "evt/free");
+	if (!EVT_EXPECT_ERR(ctx, task, 0)) {
+		evcore_source_unregister(&f->src);
+		goto out_probe;
+	}
+	/* Another CPU than this one, when there is one. */
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	if (cpu < nr_cpu_ids)
+		kthread_bind(task, cpu);
+	get_task_struct(task);
+	wake_up_process(task);
+	wait_for_completion(&f->started);
+	msleep(20);
+
+	atomic_set(&f->phase, 1);
+	*held_during += atomic_read(&f->inside);
+	evcore_source_unregister(&f->src);
+	atomic_set(&f->phase, 2);
+	/* Pushes after the free are the ones that would touch it. */
+	msleep(20);
+	WRITE_ONCE(f->stop, true);
+	kthread_stop(task);
+	put_task_struct(task);
+out_probe:
+	unregister_trace_evcore_push_begin(evt_free_probe, f);
+	tracepoint_synchronize_unregister();
+}
+
+static void evt_unregister_frees_queue(struct evt_ctx *ctx, bool use_timer)
+{
+	struct evt_free_race *f;
+	int round, held_during = 0;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!EVT_EXPECT(ctx, f))
+		return;
+	for (round = 0; round < EVT_FREE_ROUNDS; round++) {
+		memset(f, 0, sizeof(*f));
+		f->use_timer = use_timer;
+		f->delay_ms = use_timer ? 3 : 2;
+		evt_free_round(ctx, f, &held_during);
+		EVT_EXPECT_EQ(ctx, atomic_read(&f->bad), 0);
+		EVT_EXPECT_EQ(ctx, atomic_read(&f->ok_after), 0);
+		EVT_EXPECT(ctx, atomic_read(&f->pushes[0]) > 0);
+		EVT_EXPECT(ctx, atomic_read(&f->pushes[2]) > 0);
+		EVT_EXPECT(ctx, !evcore_source_is_enabled(&f->src));
+		EVT_EXPECT_EQ(ctx, evcore_push(&f->src, 0, 0, NULL, 0),
+			      -ENODEV);
+		/* A second unregister finds nothing to do. */
+		evcore_source_unregister(&f->src);
+	}
+	EVT_NOTE(ctx, "%d of %d unregisters began with a push held in the window",
+		 held_during, EVT_FREE_ROUNDS);
+	/* The thread is always inside a held push when the unregister starts. */
+	if (!use_timer)
+		EVT_EXPECT(ctx, held_during > 0);
+	kfree(f);
+}
+
+static void evt_unregister_frees_queue_thread(struct evt_ctx *ctx)
+{
+	evt_unregister_frees_queue(ctx, false);
+}
+
+static void evt_unregister_frees_queue_hrtimer(struct evt_ctx *ctx)
+{
+	evt_unregister_frees_queue(ctx, true);
 }
 
 /*
