@@ -152,6 +152,12 @@ MODULE_PARM_DESC(overflow_policy,
 		 "Overflow policy: \"drop-newest\", \"drop-oldest\" or \"block\" (default \"drop-newest\")");
 
 static struct mypoll_dev *mypoll_devs[MYPOLL_MAX_INSTANCES];
+/*
+ * Set once every instance is registered and nothing in mypoll_init() can
+ * fail any more; until then open() fails, so a failed load can take the
+ * devices down with no file open on them (the module is freed right after).
+ */
+static bool mypoll_live;
 static struct dentry *mypoll_debugfs_root;
 
 static const char * const mypoll_timer_modes[] = {
@@ -446,6 +452,9 @@ static int mypoll_open(struct inode *inode, struct file *file)
 	struct mypoll_file *mf;
 	int ret;
 
+	/* Pairs with the release in mypoll_init(): the devices are complete. */
+	if (!smp_load_acquire(&mypoll_live))
+		return -ENODEV;
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
 	if (!mf)
 		return -ENOMEM;
@@ -459,6 +468,9 @@ static int mypoll_open(struct inode *inode, struct file *file)
 	ret = stream_open(inode, file);
 	if (ret)
 		goto err_release;
+	/* A file that cannot read wants no event, so it holds none. */
+	if (!(file->f_mode & FMODE_READ))
+		evcore_reader_set_filter(mf->reader, 0);
 
 	kref_get(&mdev->kref);
 	mf->mdev = mdev;
@@ -618,9 +630,10 @@ static long mypoll_ioctl_query(struct mypoll_dev *mdev, unsigned int cmd,
 }
 
 /* Controls of this open file only. */
-static long mypoll_ioctl_reader(struct mypoll_file *mf, unsigned int cmd,
+static long mypoll_ioctl_reader(struct file *file, unsigned int cmd,
 				void __user *argp)
 {
+	struct mypoll_file *mf = file->private_data;
 	struct mypoll_reader_info info = { };
 	struct evcore_reader_stats rs;
 	u64 filter;
@@ -641,6 +654,9 @@ static long mypoll_ioctl_reader(struct mypoll_file *mf, unsigned int cmd,
 			return -EFAULT;
 		if (filter & ~MYPOLL_SOURCES_ALL)
 			return -EINVAL;
+		/* A file that cannot read must not hold events. */
+		if (!(file->f_mode & FMODE_READ))
+			return -EBADF;
 		evcore_reader_set_filter(mf->reader, filter);
 		return 0;
 	case MYPOLL_IOC_SET_WATERMARK:
@@ -681,7 +697,7 @@ static long mypoll_ioctl(struct file *file, unsigned int cmd,
 		control = false;
 		break;
 	default:
-		return mypoll_ioctl_reader(mf, cmd, argp);
+		return mypoll_ioctl_reader(file, cmd, argp);
 	}
 
 	mutex_lock(&mdev->lock);
@@ -1094,6 +1110,7 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 	if (!mdev)
 		return ERR_PTR(-ENOMEM);
 
+	/* From here on mypoll_dev_release() frees it, whatever fails. */
 	kref_init(&mdev->kref);
 	mutex_init(&mdev->lock);
 	INIT_DELAYED_WORK(&mdev->timer_work, mypoll_timer_work_fn);
@@ -1155,8 +1172,11 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 		mutex_lock(&mdev->lock);
 		ret = mypoll_timer_start_locked(mdev, mode, mdev->period_us);
 		mutex_unlock(&mdev->lock);
-		if (ret)
-			goto err_deregister;
+		if (ret) {
+			/* Registered: sysfs users may hold it, take it down whole. */
+			mypoll_dev_destroy(mdev);
+			return ERR_PTR(ret);
+		}
 	}
 
 	dev_info(mypoll_to_device(mdev),
@@ -1165,9 +1185,6 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 		 mdev->period_us, timer_start ? ", running" : "");
 	return mdev;
 
-err_deregister:
-	debugfs_remove_recursive(mdev->debugfs_dir);
-	misc_deregister(&mdev->misc);
 err_unregister_write:
 	evcore_source_unregister(&mdev->write_src);
 err_unregister_manual:
@@ -1178,8 +1195,7 @@ err_put_queue:
 	evcore_queue_shutdown(mdev->queue);
 	evcore_queue_put(mdev->queue);
 err_free:
-	mutex_destroy(&mdev->lock);
-	kfree(mdev);
+	kref_put(&mdev->kref, mypoll_dev_release);
 	return ERR_PTR(ret);
 }
 
@@ -1248,6 +1264,8 @@ static int __init mypoll_init(void)
 		}
 		mypoll_devs[i] = mdev;
 	}
+	/* Pairs with the acquire in mypoll_open(). */
+	smp_store_release(&mypoll_live, true);
 	return 0;
 
 err_destroy:
