@@ -2719,4 +2719,302 @@ TEST_F_TIMEOUT(timer, blocking_read_woken, 60)
 	check_event(_metadata, &ev, MYPOLL_SOURCE_TIMER, seq);
 }
 
+/*
+ * Readers that cannot stall the queue, once per policy: a reader that
+ * filters out a source holds none of its events, and a resize wakes the
+ * readers it makes readable.
+ */
+FIXTURE(stall) {
+	int fd;
+};
+
+FIXTURE_VARIANT(stall) {
+	__u32 policy;
+};
+
+FIXTURE_VARIANT_ADD(stall, drop_newest) {
+	.policy = EVCORE_POLICY_DROP_NEWEST,
+};
+
+FIXTURE_VARIANT_ADD(stall, drop_oldest) {
+	.policy = EVCORE_POLICY_DROP_OLDEST,
+};
+
+FIXTURE_VARIANT_ADD(stall, block) {
+	.policy = EVCORE_POLICY_BLOCK,
+};
+
+FIXTURE_SETUP(stall)
+{
+	self->fd = open_reset(_metadata);
+	ASSERT_EQ(0, mp_set_policy(self->fd, variant->policy));
+	ASSERT_EQ(0, mp_set_qsize(self->fd, OVF_Q));
+}
+
+FIXTURE_TEARDOWN(stall)
+{
+	close_restore(_metadata, self->fd);
+}
+
+static void set_filter(struct __test_metadata *_metadata, int fd,
+		       __u64 filter)
+{
+	ASSERT_EQ(0, ioctl(fd, MYPOLL_IOC_SET_FILTER, &filter));
+}
+
+/* One write() event from @fd, read back as the next record, at @seq. */
+static void expect_write_read(struct __test_metadata *_metadata, int fd,
+			      __u64 seq)
+{
+	struct mypoll_event ev[2];
+	short rev;
+
+	rev = mp_poll_now(fd, POLLIN | POLLPRI);
+	ASSERT_EQ(POLLIN, rev & (POLLIN | POLLPRI)) {
+		TH_LOG("revents %#x with one wanted event queued", rev);
+	}
+	ASSERT_EQ(1, read_now(_metadata, fd, ev, 2));
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq);
+	ASSERT_EQ(1, ev[0].hdr.payload_len);
+	ASSERT_EQ('w', ev[0].payload[0]);
+	expect_eagain(_metadata, fd);
+}
+
+/*
+ * The only reader wants write() events only. Twice the queue's size of
+ * manual events must neither fill the queue nor be lost for anyone: they
+ * are skipped, the write() after them is queued, poll() reports it and a
+ * read returns it.
+ */
+TEST_F(stall, filtered_reader_holds_no_other_source)
+{
+	struct mypoll_reader_info info;
+	struct mypoll_stats st;
+	__u64 seq;
+
+	set_filter(_metadata, self->fd, 1ULL << MYPOLL_SOURCE_WRITE);
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ((int)OVF_Q, mp_trigger(self->fd, OVF_Q));
+	ASSERT_EQ((int)OVF_Q, mp_trigger(self->fd, OVF_Q));
+	ASSERT_EQ(1, mp_write_nb(self->fd, "w", 1)) {
+		TH_LOG("write after %u unwanted events: %s", 2 * OVF_Q,
+		       strerror(errno));
+	}
+	expect_write_read(_metadata, self->fd, seq + 2 * OVF_Q);
+
+	mp_get_stats(_metadata, self->fd, &st);
+	ASSERT_EQ(0U, st.dropped);
+	ASSERT_EQ(0U, st.would_block);
+	ASSERT_EQ(0U, st.queue_depth);
+	ASSERT_EQ(2 * OVF_Q + 1, st.queued);
+	mp_get_reader(_metadata, self->fd, &info);
+	ASSERT_EQ(0U, info.lost);
+	ASSERT_EQ(0U, info.lag);
+	ASSERT_EQ(seq + 2 * OVF_Q + 1, info.position);
+}
+
+/*
+ * The same with the filtered reader asleep in read(): the unwanted events
+ * do not wake it with anything, the write() does.
+ */
+TEST_F_TIMEOUT(stall, filtered_blocking_reader_woken_by_its_event, 60)
+{
+	struct mypoll_event ev[4];
+	struct mp_worker w;
+	__u64 seq;
+
+	set_filter(_metadata, self->fd, 1ULL << MYPOLL_SOURCE_WRITE);
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ(0, mp_worker_start(&w, self->fd, false, ev, sizeof(ev)));
+	ASSERT_EQ(0, mp_wait_sleeping(w.tid, MP_WAIT_MS));
+	ASSERT_EQ((int)OVF_Q, mp_trigger(self->fd, OVF_Q));
+	ASSERT_EQ((int)OVF_Q, mp_trigger(self->fd, OVF_Q));
+	ASSERT_EQ(0, mp_wait_fd(w.done_efd, 0)) {
+		TH_LOG("read returned %zd (%s) with only unwanted events",
+		       w.ret, strerror(w.err));
+	}
+	ASSERT_EQ(1, mp_write_nb(self->fd, "w", 1)) {
+		TH_LOG("write: %s", strerror(errno));
+	}
+	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS)) {
+		TH_LOG("filtered reader not woken by its event");
+	}
+	ASSERT_EQ(MP_REC, w.ret);
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq + 2 * OVF_Q);
+}
+
+/*
+ * A write-only file reads nothing, so it holds nothing: with one open,
+ * twice the queue's size of events still reach the reader, none lost.
+ */
+TEST_F(stall, write_only_file_holds_nothing)
+{
+	struct mypoll_event ev[2 * OVF_Q];
+	struct mypoll_stats st;
+	int wr, n = 0, i;
+	__u64 seq, filter;
+
+	wr = mp_open(O_WRONLY);
+	ASSERT_LE(0, wr);
+	seq = event_sequence(_metadata, self->fd);
+	for (i = 0; i < 2 * (int)OVF_Q; i++) {
+		ASSERT_EQ(1, mp_write_nb(wr, "w", 1)) {
+			TH_LOG("write %d: %s", i, strerror(errno));
+		}
+		n += read_now(_metadata, self->fd, ev + n, 1);
+	}
+	/* Nor may it ask for events. */
+	filter = MYPOLL_SOURCES_ALL;
+	ASSERT_EQ(-1, ioctl(wr, MYPOLL_IOC_SET_FILTER, &filter));
+	ASSERT_EQ(EBADF, errno);
+	close(wr);
+	ASSERT_EQ(2 * (int)OVF_Q, n);
+	for (i = 0; i < n; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_WRITE, seq + i);
+	mp_get_stats(_metadata, self->fd, &st);
+	ASSERT_EQ(0U, st.dropped);
+	ASSERT_EQ(0U, st.queue_depth);
+
+	/*
+	 * With only write-only files open the queue keeps what it holds, as
+	 * with no file open: the next reader gets every event.
+	 */
+	close(self->fd);
+	self->fd = -1;
+	wr = mp_open(O_WRONLY);
+	ASSERT_LE(0, wr);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(1, mp_write_nb(wr, "w", 1));
+	close(wr);
+	self->fd = mp_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(3, read_now(_metadata, self->fd, ev, 4));
+	for (i = 0; i < 3; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_WRITE,
+			    seq + 2 * OVF_Q + i);
+}
+
+/* Watermark 32, then 10 events: too few to wake a reader. */
+static void below_watermark(struct __test_metadata *_metadata, int fd,
+			    __u64 *seq)
+{
+	__u32 wm = 32;
+
+	ASSERT_EQ(0, mp_set_qsize(fd, MP_DEFAULT_QSIZE));
+	ASSERT_EQ(0, ioctl(fd, MYPOLL_IOC_SET_WATERMARK, &wm));
+	*seq = event_sequence(_metadata, fd);
+	ASSERT_EQ(10, mp_trigger(fd, 10));
+	ASSERT_EQ(0, mp_poll_now(fd, POLLIN) & POLLIN);
+}
+
+/*
+ * Shrinking the queue to what it holds brings the watermark within reach
+ * (it is capped at the capacity): the reader asleep in read() must wake
+ * with the 10 events, and a write() must then go through.
+ */
+TEST_F_TIMEOUT(stall, resize_wakes_blocked_reader, 60)
+{
+	struct mypoll_event ev[16];
+	struct mp_worker w;
+	__u64 seq;
+	int i;
+
+	below_watermark(_metadata, self->fd, &seq);
+	ASSERT_EQ(0, mp_worker_start(&w, self->fd, false, ev, sizeof(ev)));
+	ASSERT_EQ(0, mp_wait_sleeping(w.tid, MP_WAIT_MS));
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 10));
+	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS)) {
+		TH_LOG("reader asleep in read() not woken by the resize");
+	}
+	ASSERT_EQ(10 * MP_REC, w.ret);
+	for (i = 0; i < 10; i++)
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_MANUAL, seq + i);
+	ASSERT_EQ(1, mp_write_nb(self->fd, "w", 1));
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 2));
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq + 10);
+}
+
+/* The same for an epoll sleeper. */
+TEST_F(stall, resize_wakes_epoll)
+{
+	struct epoll_event out = { 0 };
+	struct mypoll_event ev[16];
+	__u64 seq;
+	int ep;
+
+	below_watermark(_metadata, self->fd, &seq);
+	ep = epoll_on(_metadata, self->fd, EPOLLIN | EPOLLET);
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 10));
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, MP_WAIT_MS)) {
+		TH_LOG("epoll not woken by the resize");
+	}
+	ASSERT_EQ((__u32)EPOLLIN, out.events & EPOLLIN);
+	close(ep);
+	ASSERT_EQ(10, read_now(_metadata, self->fd, ev, 16));
+	check_event(_metadata, &ev[9], MYPOLL_SOURCE_MANUAL, seq + 9);
+}
+
+/* SIGIO follows every wake-up, with its band. */
+static void expect_sigio(struct __test_metadata *_metadata, int fd, int code,
+			 const char *what)
+{
+	siginfo_t si;
+
+	ASSERT_EQ(1, mp_sig_wait(SIGRTMIN, &si, MP_WAIT_MS)) {
+		TH_LOG("no signal after %s", what);
+	}
+	ASSERT_EQ(code, si.si_code) {
+		TH_LOG("si_code %d after %s, want %d", si.si_code, what, code);
+	}
+	ASSERT_EQ(fd, si.si_fd);
+}
+
+static void expect_no_sigio(struct __test_metadata *_metadata)
+{
+	siginfo_t si;
+
+	ASSERT_EQ(0, mp_sig_wait(SIGRTMIN, &si, 0)) {
+		TH_LOG("unexpected signal, si_code %d", si.si_code);
+	}
+}
+
+TEST_F(mypoll, fasync_every_wake)
+{
+	struct mypoll_event ev[OVF_Q + 2];
+	__u64 filter = MYPOLL_SOURCES_ALL;
+	__u32 wm = 2;
+	int n;
+
+	ASSERT_EQ(0, mp_sig_hold(SIGRTMIN));
+	async_on(_metadata, self->fd, SIGRTMIN);
+	expect_no_sigio(_metadata);
+
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 32));
+	expect_sigio(_metadata, self->fd, POLL_IN, "a resize");
+	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_SET_WATERMARK, &wm));
+	expect_sigio(_metadata, self->fd, POLL_IN, "a watermark change");
+	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_SET_FILTER, &filter));
+	expect_sigio(_metadata, self->fd, POLL_IN, "a filter change");
+	expect_no_sigio(_metadata);
+
+	/* Reading up to a gap: POLL_PRI for the loss record now next. */
+	ASSERT_EQ(0, mp_set_qsize(self->fd, OVF_Q));
+	ASSERT_EQ((int)OVF_Q, mp_trigger(self->fd, OVF_Q + 2));
+	ASSERT_EQ(0, mp_sig_hold(SIGRTMIN));
+	n = read_now(_metadata, self->fd, ev, OVF_Q);
+	ASSERT_EQ((int)OVF_Q, n);
+	expect_sigio(_metadata, self->fd, POLL_PRI, "a read up to a gap");
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, OVF_Q));
+	ASSERT_EQ((__u32)EVCORE_EVENT_LOSS, ev[0].hdr.flags);
+
+	/* Block policy: room in a full queue is POLL_OUT for producers. */
+	ASSERT_EQ(0, mp_set_policy(self->fd, EVCORE_POLICY_BLOCK));
+	ASSERT_EQ((int)OVF_Q, mp_trigger(self->fd, OVF_Q));
+	ASSERT_EQ(0, mp_sig_hold(SIGRTMIN));
+	ASSERT_EQ(1, read_now(_metadata, self->fd, ev, 1));
+	expect_sigio(_metadata, self->fd, POLL_OUT, "room under block");
+	ASSERT_EQ(0, mp_poll_now(self->fd, POLLOUT) ^ POLLOUT);
+	async_off(_metadata, self->fd);
+}
+
 TEST_HARNESS_MAIN
