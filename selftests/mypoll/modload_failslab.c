@@ -3,7 +3,11 @@
  * Load a module with each slab allocation of the load failing in turn,
  * through fail-nth (Documentation/fault-injection/fault-injection.rst):
  *
- *   modload_failslab MODULE.ko
+ *   modload_failslab MODULE.ko [PARAMS]
+ *
+ * PARAMS are the module's parameters, as one string (for example
+ * "instances=3 timer_start=1", so that failures hit the unwinding of
+ * instances already registered).
  *
  * For N = 1, 2, ...: fail the Nth allocation of finit_module(), which runs
  * the module's init. A load that fails must fail with ENOMEM and leave no
@@ -51,10 +55,11 @@ static int loaded(const char *name)
 int main(int argc, char **argv)
 {
 	int ko, nth, n, ret, err, fired, bad = 0, failed = 0, survived = 0;
+	const char *params = argc > 2 ? argv[2] : "";
 	char name[256], *dot;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s MODULE.ko\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s MODULE.ko [PARAMS]\n", argv[0]);
 		return 2;
 	}
 	snprintf(name, sizeof(name), "%s", basename(argv[1]));
@@ -77,7 +82,7 @@ int main(int argc, char **argv)
 			perror("fail-nth");
 			return 2;
 		}
-		ret = syscall(SYS_finit_module, ko, "", 0);
+		ret = syscall(SYS_finit_module, ko, params, 0);
 		err = errno;
 		fired = fail_nth_fired(nth);
 		if (fired < 0) {
