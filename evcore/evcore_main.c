@@ -725,6 +725,7 @@ int evcore_queue_resize(struct evcore_queue *q, u32 capacity)
 
 	spin_lock_irqsave(&q->lock, flags);
 	room = !evcore_has_room_locked(q);
+	/* At most depth steps, as the copy below. */
 	evcore_reclaim_locked(q, U32_MAX);
 	depth = evcore_depth(q);
 	if (depth > capacity) {
@@ -1435,6 +1436,11 @@ EXPORT_SYMBOL_NS_GPL(evcore_reader_open, EVCORE_NS);
  * walk's cursor, so no record the walk has still to reach is freed; once the
  * cursor reaches the head, the reader holds references from then on. The
  * caller holds @r->read_lock, or is releasing @r.
+ *
+ * The walk ends: the head is never more than the capacity ahead of the
+ * cursor (the pin holds the tail back, or an overwrite moves the cursor up
+ * with it), and each pass takes EVCORE_WALK_MAX records with one lock hold
+ * where a producer takes one hold per record.
  */
 static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 			u64 drop, u64 take)
