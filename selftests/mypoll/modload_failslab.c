@@ -6,7 +6,7 @@
  *   modload_failslab MODULE.ko [PARAMS]
  *
  * PARAMS are the module's parameters, as one string (for example
- * "instances=3 timer_start=1", so that failures hit the unwinding of
+ * "instances=2 timer_start=1", so that failures hit the unwinding of
  * instances already registered).
  *
  * For N = 1, 2, ...: fail the Nth allocation of finit_module(), which runs
