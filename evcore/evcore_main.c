@@ -289,6 +289,13 @@ static u32 *evcore_pins_at(struct evcore_queue *q, u64 seq)
 	return &evcore_slot(q, seq)->pins;
 }
 
+/* Drop one from a holder count; it must hold one. */
+static void evcore_dec(u32 *count)
+{
+	if (!WARN_ON_ONCE(!*count))
+		(*count)--;
+}
+
 /* Whether no reader needs the tail record any more. */
 static bool evcore_tail_free_locked(struct evcore_queue *q)
 {
@@ -1477,7 +1484,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 			slot = evcore_slot(q, seq);
 			bit = BIT_ULL(slot->ev.source_id);
 			if (seq < until && (drop & bit))
-				slot->refs--;
+				evcore_dec(&slot->refs);
 			if (take & bit) {
 				slot->refs++;
 				taken++;
@@ -1485,7 +1492,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 		}
 		done = seq >= end;
 		if (pinned) {
-			(*evcore_pins_at(q, from))--;
+			evcore_dec(evcore_pins_at(q, from));
 			done = seq == q->head;
 			if (done) {
 				for (filter = take; filter; filter &= filter - 1)
@@ -1532,16 +1539,16 @@ void evcore_reader_release(struct evcore_reader *r)
 	spin_lock_irqsave(&q->lock, flags);
 	room = !evcore_has_room_locked(q);
 	if (r->hold == EVCORE_HOLD_PIN) {
-		(*evcore_pins_at(q, max(r->at.pos, q->tail)))--;
+		evcore_dec(evcore_pins_at(q, max(r->at.pos, q->tail)));
 	} else {
 		for (filter = r->filter; filter; filter &= filter - 1)
-			q->want[__ffs64(filter)]--;
+			evcore_dec(&q->want[__ffs64(filter)]);
 		from = r->at.pos;
 		until = q->head;
 	}
 	q->nr_readers--;
 	if (r->filter)
-		q->nr_wanting--;
+		evcore_dec(&q->nr_wanting);
 	q->reader_bytes -= r->bytes;
 	evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
 	room = room && evcore_has_room_locked(q);
@@ -1637,12 +1644,12 @@ static void evcore_commit(struct evcore_reader *r, unsigned int done,
 			src->delivered++;
 		/* Unless it was overwritten since, let go of the record. */
 		if (r->hold == EVCORE_HOLD_REFS && ev->seq >= q->tail)
-			evcore_slot(q, ev->seq)->refs--;
+			evcore_dec(&evcore_slot(q, ev->seq)->refs);
 	}
 	r->at = done == filled ? r->cur_end : r->cur[done - 1];
 	to = max(r->at.pos, q->tail);
 	if (r->hold == EVCORE_HOLD_PIN && to != from) {
-		(*evcore_pins_at(q, from))--;
+		evcore_dec(evcore_pins_at(q, from));
 		(*evcore_pins_at(q, to))++;
 	}
 	evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
@@ -1879,7 +1886,7 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	until = q->head;
 	if (old_hold == EVCORE_HOLD_REFS) {
 		for (drop = old; drop; drop &= drop - 1)
-			q->want[__ffs64(drop)]--;
+			evcore_dec(&q->want[__ffs64(drop)]);
 		drop = old;
 		/* It stands on its records while the walk goes on. */
 		(*evcore_pins_at(q, pos))++;

@@ -2954,6 +2954,192 @@ TEST_F(stall, resize_wakes_epoll)
 	check_event(_metadata, &ev[9], MYPOLL_SOURCE_MANUAL, seq + 9);
 }
 
+/*
+ * Every control at once, for a bounded time: producers trigger, write,
+ * resize, flip the policy and reopen; readers read, poll, change filter and
+ * watermark and reopen. A reader never gets an event of a source its filter
+ * leaves out, nor events out of order. Afterwards one reader that drains
+ * the queue leaves it empty: no reader that came and went still holds a
+ * record.
+ */
+#define MIX_MS		3000
+#define MIX_PRODUCERS	2
+#define MIX_READERS	3
+
+struct mix_arg {
+	int stop;
+	unsigned int seed;
+	char what[96];
+	long ops;
+};
+
+static void *mix_producer(void *p)
+{
+	struct mix_arg *a = p;
+	int fd = mp_open(O_RDWR), ret = 0;
+	__u32 n;
+
+	while (fd >= 0 && !__atomic_load_n(&a->stop, __ATOMIC_RELAXED)) {
+		a->ops++;
+		switch (rand_r(&a->seed) % 8) {
+		case 5:
+			if (mp_set_qsize(fd, 1 + rand_r(&a->seed) % 64) &&
+			    errno != EBUSY)
+				ret = -errno;
+			break;
+		case 6:
+			ret = mp_set_policy(fd, rand_r(&a->seed) % 3) ? -errno : 0;
+			break;
+		case 7:
+			close(fd);
+			fd = mp_open(rand_r(&a->seed) % 2 ? O_WRONLY : O_RDWR);
+			break;
+		case 4:
+			if (mp_write_nb(fd, "w", 1) < 0 && errno != ENOSPC &&
+			    errno != EAGAIN)
+				ret = -errno;
+			break;
+		default:
+			n = 1 + rand_r(&a->seed) % 16;
+			if (mp_trigger(fd, n) < 0)
+				ret = -errno;
+		}
+		if (ret) {
+			snprintf(a->what, sizeof(a->what), "control: %s",
+				 strerror(-ret));
+			break;
+		}
+	}
+	if (fd < 0)
+		snprintf(a->what, sizeof(a->what), "open: %s", strerror(errno));
+	else
+		close(fd);
+	return NULL;
+}
+
+static void *mix_reader(void *p)
+{
+	struct mix_arg *a = p;
+	struct mypoll_event ev[16];
+	__u64 filter = MYPOLL_SOURCES_ALL, last = 0;
+	int fd = mp_open(O_RDWR), i, n;
+	struct pollfd pfd;
+	bool seen = false;
+	__u32 wm;
+
+	while (fd >= 0 && !a->what[0] &&
+	       !__atomic_load_n(&a->stop, __ATOMIC_RELAXED)) {
+		a->ops++;
+		switch (rand_r(&a->seed) % 10) {
+		case 6:
+			filter = rand_r(&a->seed) & MYPOLL_SOURCES_ALL;
+			if (ioctl(fd, MYPOLL_IOC_SET_FILTER, &filter))
+				snprintf(a->what, sizeof(a->what),
+					 "SET_FILTER: %s", strerror(errno));
+			break;
+		case 7:
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			poll(&pfd, 1, 1);
+			break;
+		case 8:
+			wm = 1 + rand_r(&a->seed) % 4;
+			ioctl(fd, MYPOLL_IOC_SET_WATERMARK, &wm);
+			break;
+		case 9:
+			close(fd);
+			fd = mp_open(O_RDWR);
+			filter = MYPOLL_SOURCES_ALL;
+			seen = false;
+			break;
+		default:
+			n = mp_read_nb(fd, ev, sizeof(ev));
+			if (n < 0 && errno != EAGAIN) {
+				snprintf(a->what, sizeof(a->what), "read: %s",
+					 strerror(errno));
+				break;
+			}
+			for (i = 0; n > 0 && i < n / MP_REC; i++) {
+				if (seen && ev[i].hdr.seq < last + 1 &&
+				    !(ev[i].hdr.flags & EVCORE_EVENT_LOSS))
+					snprintf(a->what, sizeof(a->what),
+						 "seq %llu after %llu",
+						 (unsigned long long)ev[i].hdr.seq,
+						 (unsigned long long)last);
+				if (ev[i].hdr.flags & EVCORE_EVENT_LOSS)
+					continue;
+				if (!(filter & (1ULL << ev[i].hdr.source_id)))
+					snprintf(a->what, sizeof(a->what),
+						 "source %u with filter %#llx",
+						 ev[i].hdr.source_id,
+						 (unsigned long long)filter);
+				last = ev[i].hdr.seq;
+				seen = true;
+			}
+		}
+	}
+	if (fd < 0)
+		snprintf(a->what, sizeof(a->what), "open: %s", strerror(errno));
+	else
+		close(fd);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stall, concurrent_mix, 120)
+{
+	struct mix_arg args[MIX_PRODUCERS + MIX_READERS] = { 0 };
+	pthread_t th[MIX_PRODUCERS + MIX_READERS];
+	struct mypoll_event ev[OVF_Q];
+	struct mypoll_stats st;
+	struct timespec ts = {
+		.tv_sec = MIX_MS / 1000,
+		.tv_nsec = (MIX_MS % 1000) * 1000000L,
+	};
+	unsigned int i;
+	long ops = 0;
+
+	/* The fixture's file would hold everything: only the mix reads. */
+	close(self->fd);
+	self->fd = -1;
+	for (i = 0; i < MIX_PRODUCERS + MIX_READERS; i++) {
+		args[i].seed = 1 + i;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL,
+					    i < MIX_PRODUCERS ? mix_producer :
+								mix_reader,
+					    &args[i]));
+	}
+	nanosleep(&ts, NULL);
+	for (i = 0; i < MIX_PRODUCERS + MIX_READERS; i++)
+		__atomic_store_n(&args[i].stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < MIX_PRODUCERS + MIX_READERS; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		ops += args[i].ops;
+	}
+	for (i = 0; i < MIX_PRODUCERS + MIX_READERS; i++)
+		EXPECT_EQ(0, args[i].what[0]) {
+			TH_LOG("thread %u: %s", i, args[i].what);
+		}
+	TH_LOG("%ld operations", ops);
+
+	/* One reader draining the queue leaves nothing held. */
+	self->fd = mp_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_LE(0, mp_drain(self->fd));
+	mp_get_stats(_metadata, self->fd, &st);
+	ASSERT_EQ(1U, st.readers);
+	ASSERT_EQ(0U, st.queue_depth) {
+		TH_LOG("%u records held after the only reader drained",
+		       st.queue_depth);
+	}
+	/* And the queue works as new. */
+	ASSERT_EQ(0, mp_set_policy(self->fd, EVCORE_POLICY_DROP_NEWEST));
+	ASSERT_EQ(0, mp_set_qsize(self->fd, OVF_Q));
+	ASSERT_EQ((int)OVF_Q, mp_trigger(self->fd, OVF_Q));
+	ASSERT_EQ((int)OVF_Q, read_now(_metadata, self->fd, ev, OVF_Q));
+	mp_get_stats(_metadata, self->fd, &st);
+	ASSERT_EQ(0U, st.queue_depth);
+}
+
 /* SIGIO follows every wake-up, with its band. */
 static void expect_sigio(struct __test_metadata *_metadata, int fd, int code,
 			 const char *what)
