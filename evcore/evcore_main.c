@@ -349,6 +349,18 @@ static bool evcore_wanted(struct evcore_reader *r, u32 source_id)
 	return r->filter & BIT_ULL(source_id);
 }
 
+/* Count the filtered readers wanting the sources in @filter in or out. */
+static void evcore_want_locked(struct evcore_queue *q, u64 filter, bool want)
+{
+	lockdep_assert_held(&q->lock);
+	for (; filter; filter &= filter - 1) {
+		if (want)
+			q->want[__ffs64(filter)]++;
+		else
+			evcore_dec(&q->want[__ffs64(filter)]);
+	}
+}
+
 /* The sum of @per_id over the source ids @r wants. */
 static u64 evcore_sum_wanted(struct evcore_reader *r, const u64 *per_id)
 {
@@ -1456,7 +1468,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 	bool pinned = r->hold == EVCORE_HOLD_WALK;
 	struct evcore_slot *slot;
 	unsigned long flags;
-	u64 from, end, bit, filter, taken = 0;
+	u64 from, end, bit, taken = 0;
 	bool done, room;
 	u32 n;
 
@@ -1495,8 +1507,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 			evcore_dec(evcore_pins_at(q, from));
 			done = seq == q->head;
 			if (done) {
-				for (filter = take; filter; filter &= filter - 1)
-					q->want[__ffs64(filter)]++;
+				evcore_want_locked(q, take, true);
 				r->hold = EVCORE_HOLD_REFS;
 				/* Its wanted records are those it took. */
 				r->at.acct = evcore_wanted_total(r) - taken;
@@ -1527,7 +1538,7 @@ void evcore_reader_release(struct evcore_reader *r)
 {
 	struct evcore_queue *q;
 	unsigned long flags;
-	u64 filter, from = 0, until = 0;
+	u64 from = 0, until = 0;
 	bool room;
 
 	if (!r)
@@ -1541,8 +1552,7 @@ void evcore_reader_release(struct evcore_reader *r)
 	if (r->hold == EVCORE_HOLD_PIN) {
 		evcore_dec(evcore_pins_at(q, max(r->at.pos, q->tail)));
 	} else {
-		for (filter = r->filter; filter; filter &= filter - 1)
-			evcore_dec(&q->want[__ffs64(filter)]);
+		evcore_want_locked(q, r->filter, false);
 		from = r->at.pos;
 		until = q->head;
 	}
@@ -1885,8 +1895,7 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	pos = r->at.pos;
 	until = q->head;
 	if (old_hold == EVCORE_HOLD_REFS) {
-		for (drop = old; drop; drop &= drop - 1)
-			evcore_dec(&q->want[__ffs64(drop)]);
+		evcore_want_locked(q, old, false);
 		drop = old;
 		/* It stands on its records while the walk goes on. */
 		(*evcore_pins_at(q, pos))++;
