@@ -13,21 +13,31 @@
 #include <linux/timer.h>
 
 /*
- * The EVCORE_COMPAT_* flags come from scripts/compat-flags, which the
- * top-level Kbuild runs against the kernel being built against: each tests
- * that kernel's headers for the feature. Without them (a build outside
- * this Kbuild) the oldest supported API is assumed.
+ * What an older kernel lacks is marked by the EVCORE_COMPAT_* macros of
+ * generated/evcore_compat.h, which scripts/compat-header writes per kernel
+ * at build time by testing that kernel's headers. evcore's Kbuild writes it
+ * into include/ of its build directory, in a kernel tree as outside, so a
+ * module built with -I to that include/ finds it too. Where it is missing,
+ * the kernel is taken to have the newest API.
  */
-
-#ifdef EVCORE_COMPAT_NS_STRING
-/* Use in EXPORT_SYMBOL_NS_GPL(sym, EVCORE_NS) and MODULE_IMPORT_NS(). */
-#define EVCORE_NS "EVCORE"
+#ifdef __has_include
+#if __has_include("generated/evcore_compat.h")
+#include "generated/evcore_compat.h"
+#endif
 #else
-/* Symbol namespaces are bare identifiers up to 6.12. */
-#define EVCORE_NS EVCORE
+/* sparse 0.6.4 lacks __has_include; evcore's Kbuild wrote the header. */
+#include "generated/evcore_compat.h"
 #endif
 
-#ifndef EVCORE_COMPAT_HAVE_HRTIMER_SETUP
+#ifdef EVCORE_COMPAT_NS_IDENTIFIER
+/* Symbol namespaces are bare identifiers up to 6.12. */
+#define EVCORE_NS EVCORE
+#else
+/* Use in EXPORT_SYMBOL_NS_GPL(sym, EVCORE_NS) and MODULE_IMPORT_NS(). */
+#define EVCORE_NS "EVCORE"
+#endif
+
+#ifdef EVCORE_COMPAT_NO_HRTIMER_SETUP
 /*
  * hrtimer_setup() appeared in 6.13 and replaced hrtimer_init() followed by
  * setting ->function; hrtimer_init() is gone in 7.2.
