@@ -74,7 +74,8 @@ static_assert(offsetof(struct mypoll_stats, reserved) ==
  *	the timer is armed or cancelled and while a device-wide control runs,
  *	so controls never see a half-applied configuration; @period_us and
  *	@timer_running are written under it with WRITE_ONCE() and also read
- *	locklessly (by the timer, and by sysfs)
+ *	locklessly (by the timer, and by sysfs), which is why @period_us is
+ *	32 bits wide: a 64-bit load can tear on a 32-bit CPU
  * @timer_mode: %MYPOLL_TIMER_WORK or %MYPOLL_TIMER_HRTIMER
  * @timer_running: the timer is armed
  * @dead: the device is being removed; controls fail with -ENODEV
@@ -104,7 +105,7 @@ struct mypoll_dev {
 	u32 timer_mode;
 	bool timer_running;
 	bool dead;
-	u64 period_us;
+	u32 period_us;
 
 	struct delayed_work timer_work;
 	u64 work_expires;
@@ -181,10 +182,13 @@ static struct mypoll_dev *mypoll_from_device(struct device *dev)
 
 static int mypoll_timer_check(u32 mode, u64 period_us)
 {
+	/* From here on @period_us fits in 32 bits. */
+	if (period_us > MYPOLL_PERIOD_US_MAX)
+		return -EINVAL;
 	switch (mode) {
 	case MYPOLL_TIMER_WORK:
 		if (period_us < MYPOLL_WORK_PERIOD_US_MIN ||
-		    period_us % USEC_PER_MSEC)
+		    (u32)period_us % USEC_PER_MSEC)
 			return -EINVAL;
 		break;
 	case MYPOLL_TIMER_HRTIMER:
@@ -194,7 +198,7 @@ static int mypoll_timer_check(u32 mode, u64 period_us)
 	default:
 		return -EINVAL;
 	}
-	return period_us > MYPOLL_PERIOD_US_MAX ? -EINVAL : 0;
+	return 0;
 }
 
 /*
@@ -223,7 +227,7 @@ static enum hrtimer_restart mypoll_hrtimer_fn(struct hrtimer *timer)
 {
 	struct mypoll_dev *mdev = container_of(timer, struct mypoll_dev,
 					       hrtimer);
-	u64 period_ns = READ_ONCE(mdev->period_us) * NSEC_PER_USEC;
+	u64 period_ns = (u64)READ_ONCE(mdev->period_us) * NSEC_PER_USEC;
 	u64 overruns;
 
 	overruns = hrtimer_forward_now(timer, ns_to_ktime(period_ns));
@@ -241,7 +245,7 @@ static void mypoll_timer_work_fn(struct work_struct *work)
 {
 	struct mypoll_dev *mdev = container_of(to_delayed_work(work),
 					       struct mypoll_dev, timer_work);
-	u64 period = READ_ONCE(mdev->period_us) * NSEC_PER_USEC;
+	u64 period = (u64)READ_ONCE(mdev->period_us) * NSEC_PER_USEC;
 	u64 now = ktime_get_ns();
 	u64 periods;
 
@@ -881,9 +885,9 @@ static ssize_t timer_period_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
 	struct mypoll_dev *mdev = mypoll_from_device(dev);
+	u32 period_us = READ_ONCE(mdev->period_us);
 
-	return sysfs_emit(buf, "%llu\n",
-			  READ_ONCE(mdev->period_us) / USEC_PER_MSEC);
+	return sysfs_emit(buf, "%u\n", period_us / (u32)USEC_PER_MSEC);
 }
 
 static ssize_t timer_period_store(struct device *dev,
@@ -899,7 +903,7 @@ static ssize_t timer_period_us_show(struct device *dev,
 {
 	struct mypoll_dev *mdev = mypoll_from_device(dev);
 
-	return sysfs_emit(buf, "%llu\n", READ_ONCE(mdev->period_us));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(mdev->period_us));
 }
 
 static ssize_t timer_period_us_store(struct device *dev,
@@ -1118,7 +1122,7 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 		      HRTIMER_MODE_REL);
 	atomic64_set(&mdev->timer_missed, 0);
 	mdev->timer_mode = mode;
-	mdev->period_us = (u64)timer_period_ms * USEC_PER_MSEC;
+	mdev->period_us = timer_period_ms * USEC_PER_MSEC;
 	if (instances == 1)
 		strscpy(mdev->name, "mypoll", sizeof(mdev->name));
 	else
@@ -1180,7 +1184,7 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 	}
 
 	dev_info(mypoll_to_device(mdev),
-		 "%u events, %s, timer %s %llu us%s\n", queue_size,
+		 "%u events, %s, timer %s %u us%s\n", queue_size,
 		 evcore_policy_name(policy), mypoll_timer_modes[mode],
 		 mdev->period_us, timer_start ? ", running" : "");
 	return mdev;

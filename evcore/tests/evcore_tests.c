@@ -20,6 +20,7 @@
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/kthread.h>
+#include <linux/math64.h>
 #include <linux/mman.h>
 #include <linux/poll.h>
 #include <linux/preempt.h>
@@ -216,7 +217,10 @@ static __poll_t evt_poll(struct evcore_reader *r)
 
 static size_t evt_payload_len(u64 n, u32 payload_size)
 {
-	return n % (payload_size + 1);
+	u32 len;
+
+	div_u64_rem(n, payload_size + 1, &len);
+	return len;
 }
 
 static u8 evt_payload_byte(u64 n, size_t i)
