@@ -965,6 +965,9 @@ TEST_F(mypoll, timer_ioctl_validation)
 		{ MYPOLL_TIMER_HRTIMER, 0, 99 },
 		{ MYPOLL_TIMER_HRTIMER, 0, 3600000001ULL },
 		{ MYPOLL_TIMER_HRTIMER, 0, ~0ULL },
+		/* valid periods once cut to 32 bits */
+		{ MYPOLL_TIMER_WORK, 0, (1ULL << 32) + 1000 },
+		{ MYPOLL_TIMER_HRTIMER, 0, (1ULL << 32) + 100 },
 		{ 2, 0, 1000000 },
 		{ ~0U, 0, 1000000 },
 		{ MYPOLL_TIMER_WORK, 1, 1000000 },
@@ -2113,8 +2116,11 @@ TEST_F(mypoll, sysfs_invalid_writes)
 		{ "timer_period_us", "0", EINVAL },
 		{ "timer_period_us", "1500", EINVAL },	/* work mode */
 		{ "timer_period_us", "banana", EINVAL },
+		{ "timer_period_us", "3600001000", EINVAL },
+		{ "timer_period_us", "4294968296", EINVAL },	/* 2^32 + 1000 */
 		{ "timer_period", "0", EINVAL },
 		{ "timer_period", "banana", EINVAL },
+		{ "timer_period", "3600001", EINVAL },
 		{ "trigger", "0", EINVAL },
 		{ "trigger", "banana", EINVAL },
 	};
