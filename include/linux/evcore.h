@@ -156,7 +156,6 @@ struct evcore_reader_stats {
 struct evcore_queue *evcore_queue_create(const struct evcore_config *cfg);
 struct evcore_queue *devm_evcore_queue_create(struct device *dev,
 					      const struct evcore_config *cfg);
-struct evcore_queue *evcore_queue_get(struct evcore_queue *q);
 void evcore_queue_put(struct evcore_queue *q);
 void evcore_queue_shutdown(struct evcore_queue *q);
 bool evcore_queue_is_shutdown(struct evcore_queue *q);
