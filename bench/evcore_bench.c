@@ -119,7 +119,7 @@ static u64 bench_time_evcore(unsigned int readers, size_t *bytes)
 	for (i = 0; i < iterations; i++)
 		evcore_push(&src, 0, 0, payload, sizeof(payload));
 	ns = ktime_get_ns() - start;
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	*bytes = st.memory;
 
 out_readers:

@@ -403,13 +403,13 @@ int evcore_queue_set_policy(struct evcore_queue *q, u32 policy)
 EXPORT_SYMBOL_NS_GPL(evcore_queue_set_policy, EVCORE_NS);
 
 /**
- * evcore_queue_stats() - snapshot of a queue's statistics
+ * evcore_queue_get_stats() - snapshot of a queue's statistics
  * @q: the queue
  * @st: filled in
  *
  * Context: Any context.
  */
-void evcore_queue_stats(struct evcore_queue *q, struct evcore_stats *st)
+void evcore_queue_get_stats(struct evcore_queue *q, struct evcore_stats *st)
 {
 	unsigned long flags;
 
@@ -430,7 +430,7 @@ void evcore_queue_stats(struct evcore_queue *q, struct evcore_stats *st)
 		     q->reader_bytes;
 	spin_unlock_irqrestore(&q->lock, flags);
 }
-EXPORT_SYMBOL_NS_GPL(evcore_queue_stats, EVCORE_NS);
+EXPORT_SYMBOL_NS_GPL(evcore_queue_get_stats, EVCORE_NS);
 
 /**
  * evcore_queue_reset_stats() - zero the statistics

@@ -622,14 +622,14 @@ out_unlock:
 EXPORT_SYMBOL_NS_GPL(evcore_reader_set_filter, EVCORE_NS);
 
 /**
- * evcore_reader_stats() - snapshot of a reader
+ * evcore_reader_get_stats() - snapshot of a reader
  * @r: the reader
  * @st: filled in
  *
  * Context: Any context.
  */
-void evcore_reader_stats(struct evcore_reader *r,
-			 struct evcore_reader_stats *st)
+void evcore_reader_get_stats(struct evcore_reader *r,
+			     struct evcore_reader_stats *st)
 {
 	struct evcore_queue *q = r->q;
 	unsigned long flags;
@@ -644,7 +644,7 @@ void evcore_reader_stats(struct evcore_reader *r,
 	st->watermark = r->watermark;
 	spin_unlock_irqrestore(&q->lock, flags);
 }
-EXPORT_SYMBOL_NS_GPL(evcore_reader_stats, EVCORE_NS);
+EXPORT_SYMBOL_NS_GPL(evcore_reader_get_stats, EVCORE_NS);
 
 /**
  * evcore_reader_show_fdinfo() - the show_fdinfo() of a driver built on
@@ -661,7 +661,7 @@ void evcore_reader_show_fdinfo(struct evcore_reader *r, struct seq_file *m)
 {
 	struct evcore_reader_stats st;
 
-	evcore_reader_stats(r, &st);
+	evcore_reader_get_stats(r, &st);
 	seq_printf(m, "evcore-queue:\t%s\n", r->q->name);
 	seq_printf(m, "evcore-position:\t%llu\n", st.position);
 	seq_printf(m, "evcore-lag:\t%llu\n", st.lag);

@@ -214,14 +214,14 @@ bool evcore_source_is_enabled(struct evcore_source *src)
 EXPORT_SYMBOL_NS_GPL(evcore_source_is_enabled, EVCORE_NS);
 
 /**
- * evcore_source_stats() - snapshot of a source's statistics
+ * evcore_source_get_stats() - snapshot of a source's statistics
  * @src: a registered source
  * @st: filled in; zeroed when @src is not registered
  *
  * Context: Any context.
  */
-void evcore_source_stats(struct evcore_source *src,
-			 struct evcore_source_stats *st)
+void evcore_source_get_stats(struct evcore_source *src,
+			     struct evcore_source_stats *st)
 {
 	struct evcore_queue *q;
 	unsigned long flags;
@@ -241,7 +241,7 @@ void evcore_source_stats(struct evcore_source *src,
 	}
 	rcu_read_unlock();
 }
-EXPORT_SYMBOL_NS_GPL(evcore_source_stats, EVCORE_NS);
+EXPORT_SYMBOL_NS_GPL(evcore_source_get_stats, EVCORE_NS);
 
 /*
  * Overwrite the oldest record to make room (drop-oldest). The readers

@@ -410,7 +410,7 @@ static void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st)
 	struct evcore_stats qs;
 
 	memset(st, 0, sizeof(*st));
-	evcore_queue_stats(mdev->queue, &qs);
+	evcore_queue_get_stats(mdev->queue, &qs);
 	st->generated = qs.generated;
 	st->queued = qs.queued;
 	st->dropped = qs.dropped_full + qs.overwritten;
@@ -425,11 +425,11 @@ static void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st)
 	st->readers = qs.readers;
 	st->policy = qs.policy;
 
-	evcore_source_stats(&mdev->manual_src, &src);
+	evcore_source_get_stats(&mdev->manual_src, &src);
 	st->manual = src.generated;
-	evcore_source_stats(&mdev->timer_src, &src);
+	evcore_source_get_stats(&mdev->timer_src, &src);
 	st->timer = src.generated;
-	evcore_source_stats(&mdev->write_src, &src);
+	evcore_source_get_stats(&mdev->write_src, &src);
 	st->write = src.generated;
 	st->timer_missed = atomic64_read(&mdev->timer_missed);
 }
@@ -645,7 +645,7 @@ static long mypoll_ioctl_reader(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case MYPOLL_IOC_GET_READER:
-		evcore_reader_stats(mf->reader, &rs);
+		evcore_reader_get_stats(mf->reader, &rs);
 		info.position = rs.position;
 		info.lag = rs.lag;
 		info.read = rs.read;

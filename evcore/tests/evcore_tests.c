@@ -831,7 +831,7 @@ static void evt_ring_wraparound(struct evt_ctx *ctx)
 	EVT_EXPECT_EQ(ctx, s.last_seq, total - 1);
 	EVT_EXPECT_EQ(ctx, evt_read(ctx, f.r, f.rs, true), -EAGAIN);
 
-	evcore_queue_stats(f.q, &st);
+	evcore_queue_get_stats(f.q, &st);
 	EVT_EXPECT_EQ(ctx, st.generated, total);
 	EVT_EXPECT_EQ(ctx, st.queued, total);
 	EVT_EXPECT_EQ(ctx, st.delivered, total);
@@ -968,7 +968,7 @@ static void evt_read_fault(struct evt_ctx *ctx)
 	EVT_EXPECT_EQ(ctx, evcore_read(f.r, NULL, f.rs, true), -EFAULT);
 	EVT_EXPECT_EQ(ctx, evcore_read(f.r, u64_to_user_ptr((u64)ro), 2 * f.rs,
 				       true), -EFAULT);
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 0);
 	EVT_EXPECT_EQ(ctx, rst.read, 0);
 
@@ -979,7 +979,7 @@ static void evt_read_fault(struct evt_ctx *ctx)
 	if (ret == f.rs &&
 	    EVT_EXPECT_EQ(ctx, copy_from_user(ctx->kbuf, at, f.rs), 0))
 		evt_stream_feed(&s, ctx->kbuf, f.rs, f.rs);
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 1);
 	EVT_EXPECT_EQ(ctx, rst.read, 1);
 
@@ -1025,7 +1025,7 @@ static void evt_read_interrupted(struct evt_ctx *ctx)
 	evt_thread_join(ctx, &t);
 	EVT_EXPECT_EQ(ctx, o.ret, -ERESTARTSYS);
 
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 0);
 	EVT_EXPECT_EQ(ctx, rst.read, 0);
 	EVT_EXPECT_EQ(ctx, evcore_reader_set_watermark(f.r, 1), 0);
@@ -1092,7 +1092,7 @@ static void evt_expect_stats(struct evt_ctx *ctx, struct evcore_queue *q,
 {
 	struct evcore_stats st;
 
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	evt_check(ctx, st.generated == generated && st.queued == queued &&
 		  st.dropped_full == dropped_full &&
 		  st.overwritten == overwritten &&
@@ -1130,7 +1130,7 @@ static void evt_drop_newest(struct evt_ctx *ctx)
 	for (i = 4; i < 7; i++)
 		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 8), -ENOSPC);
 	EVT_EXPECT_STATS(ctx, f.q, 7, 4, 3, 0, 0, 4, 4);
-	evcore_source_stats(&f.src, &sst);
+	evcore_source_get_stats(&f.src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.generated, 7);
 	EVT_EXPECT_EQ(ctx, sst.queued, 4);
 	EVT_EXPECT_EQ(ctx, sst.dropped, 3);
@@ -1155,7 +1155,7 @@ static void evt_drop_newest(struct evt_ctx *ctx)
 	EVT_EXPECT_EQ(ctx, evt_read(ctx, f.r, f.rs, true), -EAGAIN);
 	EVT_EXPECT_POLL(ctx, evt_poll(f.r), EPOLLIN | EPOLLPRI, 0);
 
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.read, 5);
 	EVT_EXPECT_EQ(ctx, rst.lost, 3);
 	EVT_EXPECT_EQ(ctx, rst.position, 5);
@@ -1195,13 +1195,13 @@ static void evt_drop_oldest(struct evt_ctx *ctx)
 	for (i = 0; i < 10; i++)
 		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 16), 0);
 	EVT_EXPECT_STATS(ctx, f.q, 10, 10, 0, 6, 0, 10, 4);
-	evcore_source_stats(&f.src, &sst);
+	evcore_source_get_stats(&f.src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.overwritten, 6);
 	EVT_EXPECT_EQ(ctx, sst.queued, 10);
 	EVT_EXPECT_EQ(ctx, sst.dropped, 0);
 	EVT_EXPECT_POLL(ctx, evt_poll(f.r), EPOLLIN | EPOLLPRI | EPOLLOUT,
 			EPOLLIN | EPOLLPRI | EPOLLOUT);
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.lag, 4);
 
 	ret = evt_read(ctx, f.r, 8 * f.rs, true);
@@ -1226,13 +1226,13 @@ static void evt_drop_oldest(struct evt_ctx *ctx)
 		evt_stream_feed(&s, ctx->kbuf, ret, f.rs);
 	EVT_EXPECT_STREAM(ctx, &s);
 
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.read, 9);
 	EVT_EXPECT_EQ(ctx, rst.lost, 10);
 	EVT_EXPECT_EQ(ctx, rst.read + rst.lost, 19);
 	EVT_EXPECT_EQ(ctx, rst.position, 19);
 	EVT_EXPECT_EQ(ctx, evt_read(ctx, f.r, f.rs, true), -EAGAIN);
-	evcore_source_stats(&f.src, &sst);
+	evcore_source_get_stats(&f.src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.generated, 19);
 	EVT_EXPECT_EQ(ctx, sst.delivered, 9);
 out:
@@ -1278,14 +1278,14 @@ static void evt_block_nonblock(struct evt_ctx *ctx)
 	EVT_EXPECT_EQ(ctx, evt_push_wait_n(&f.src, 4, 8, true), -EAGAIN);
 	EVT_EXPECT_EQ(ctx, evt_push_wait_n(&f.src, 4, 8, true), -EAGAIN);
 	EVT_EXPECT_STATS(ctx, f.q, 4, 4, 0, 0, 2, 4, 4);
-	evcore_source_stats(&f.src, &sst);
+	evcore_source_get_stats(&f.src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.next_seq, 4);
 	EVT_EXPECT_EQ(ctx, sst.generated, 4);
 
 	/* evcore_push() cannot sleep: refused, counted, reported. */
 	EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, 4, 8), -ENOSPC);
 	EVT_EXPECT_STATS(ctx, f.q, 5, 4, 1, 0, 2, 4, 4);
-	evcore_source_stats(&f.src, &sst);
+	evcore_source_get_stats(&f.src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.next_seq, 5);
 	EVT_EXPECT_EQ(ctx, sst.dropped, 1);
 
@@ -1414,7 +1414,7 @@ static void evt_policy_switch(struct evt_ctx *ctx)
 		      -EINVAL);
 	EVT_EXPECT_EQ(ctx, evcore_queue_set_policy(f.q, U32_MAX), -EINVAL);
 	EVT_EXPECT_EQ(ctx, evcore_queue_policy(f.q), EVCORE_POLICY_BLOCK);
-	evcore_queue_stats(f.q, &st);
+	evcore_queue_get_stats(f.q, &st);
 	EVT_EXPECT_EQ(ctx, st.policy, EVCORE_POLICY_BLOCK);
 
 	/* A sleeping producer is let go when block is left. */
@@ -1501,10 +1501,10 @@ static void evt_loss_accounting_mixed(struct evt_ctx *ctx)
 	EVT_EXPECT_STREAM(ctx, &sa);
 	EVT_EXPECT_STREAM(ctx, &sb);
 
-	evcore_reader_stats(a, &rst);
+	evcore_reader_get_stats(a, &rst);
 	EVT_EXPECT_EQ(ctx, rst.read, 4);
 	EVT_EXPECT_EQ(ctx, rst.lost, 5);
-	evcore_reader_stats(b, &rst);
+	evcore_reader_get_stats(b, &rst);
 	EVT_EXPECT_EQ(ctx, rst.read, 6);
 	EVT_EXPECT_EQ(ctx, rst.lost, 3);
 	EVT_EXPECT_EQ(ctx, sa.events + sa.lost, 9);
@@ -1667,7 +1667,7 @@ static void evt_many_readers(struct evt_ctx *ctx, u32 policy)
 		 evcore_policy_name(policy), p.queued, p.refused, c[0].s.lost,
 		 c[EVT_READERS - 1].s.lost);
 
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.generated, EVT_MANY_EVENTS);
 	EVT_EXPECT_EQ(ctx, st.queued, p.queued);
 	EVT_EXPECT_EQ(ctx, st.dropped_full, p.refused);
@@ -1679,7 +1679,7 @@ static void evt_many_readers(struct evt_ctx *ctx, u32 policy)
 		EVT_EXPECT_EQ(ctx, p.refused, 0);
 	if (policy != EVCORE_POLICY_DROP_OLDEST)
 		EVT_EXPECT_EQ(ctx, st.overwritten, 0);
-	evcore_source_stats(&src, &sst);
+	evcore_source_get_stats(&src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.generated, EVT_MANY_EVENTS);
 	EVT_EXPECT_EQ(ctx, sst.delivered, delivered);
 	EVT_EXPECT_EQ(ctx, sst.overwritten, st.overwritten);
@@ -1802,7 +1802,7 @@ static void evt_drop_oldest_frees_read(struct evt_ctx *ctx)
 	ret = evt_read(ctx, a, 8 * rs, true);
 	EVT_EXPECT_RECORDS(ctx, q, ret, { 2, 2 }, { 2, 0 }, { 3, 0 }, { 4, 0 },
 			   { 5, 0 });
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.depth, 0);
 
 	b = evt_reader(ctx, q);
@@ -1817,11 +1817,11 @@ static void evt_drop_oldest_frees_read(struct evt_ctx *ctx)
 	ret = evt_read(ctx, a, 8 * rs, true);
 	EVT_EXPECT_RECORDS(ctx, q, ret, { 6, 0 }, { 7, 0 });
 	/* b still holds them: depth stays until the slowest reader reads. */
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.depth, 2);
 	ret = evt_read(ctx, b, 8 * rs, true);
 	EVT_EXPECT_RECORDS(ctx, q, ret, { 6, 0 }, { 7, 0 });
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.depth, 0);
 out:
 	evt_unregister(&src);
@@ -1890,7 +1890,7 @@ static void evt_reader_filter(struct evt_ctx *ctx)
 		if (!r[i])
 			goto out;
 		evcore_reader_set_filter(r[i], fr[i].filter);
-		evcore_reader_stats(r[i], &rst);
+		evcore_reader_get_stats(r[i], &rst);
 		EVT_EXPECT_EQ(ctx, rst.filter, fr[i].filter);
 	}
 
@@ -1916,7 +1916,7 @@ static void evt_reader_filter(struct evt_ctx *ctx)
 			EVT_EXPECT_EQ(ctx, ids[1], fr[i].want[1]);
 			EVT_EXPECT_EQ(ctx, ids[2], fr[i].want[2]);
 		}
-		evcore_reader_stats(r[i], &rst);
+		evcore_reader_get_stats(r[i], &rst);
 		EVT_EXPECT_EQ(ctx, rst.read, want);
 		EVT_EXPECT_EQ(ctx, rst.filtered, 22 - want);
 		EVT_EXPECT_EQ(ctx, rst.position, 22);
@@ -1973,7 +1973,7 @@ out:
 		EVT_EXPECT_EQ(ctx, evcore_push(&b, 0, i, NULL, 0), 0);
 	EVT_EXPECT_POLL(ctx, evt_poll(r[0]), EPOLLIN | EPOLLPRI, 0);
 	EVT_EXPECT_EQ(ctx, evt_read(ctx, r[0], 8 * rs, true), -EAGAIN);
-	evcore_reader_stats(r[0], &rst);
+	evcore_reader_get_stats(r[0], &rst);
 	EVT_EXPECT_EQ(ctx, rst.lost, 0);
 	EVT_EXPECT_EQ(ctx, rst.filtered, 6);
 	EVT_EXPECT_STATS(ctx, q, 6, 6, 0, 0, 0, 6, 0);
@@ -1986,7 +1986,7 @@ out:
 	ret = evt_read(ctx, r[0], 8 * rs, true);
 	EVT_EXPECT_RECORDS(ctx, q, ret, { 8, 2 }, { 8 }, { 9 }, { 10 },
 			   { 11 });
-	evcore_reader_stats(r[0], &rst);
+	evcore_reader_get_stats(r[0], &rst);
 	EVT_EXPECT_EQ(ctx, rst.lost, 2);
 	EVT_EXPECT_EQ(ctx, rst.read, 4);
 
@@ -2035,15 +2035,15 @@ static void evt_reader_watermark(struct evt_ctx *ctx)
 	    !evt_register(ctx, f.q, &other, "other", 2))
 		goto out;
 
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.watermark, 1);
 	EVT_EXPECT_EQ(ctx, evcore_reader_set_watermark(f.r, 0), -EINVAL);
 	EVT_EXPECT_EQ(ctx, evcore_reader_set_watermark(f.r, 5), -EINVAL);
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.watermark, 1);
 	EVT_EXPECT_EQ(ctx, evcore_reader_set_watermark(f.r, 4), 0);
 	EVT_EXPECT_EQ(ctx, evcore_reader_set_watermark(f.r, 3), 0);
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.watermark, 3);
 
 	EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, 0, 8), 0);
@@ -2125,7 +2125,7 @@ static void evt_reader_stats(struct evt_ctx *ctx)
 	if (!evt_fix_init(ctx, &f, 8, 8, EVCORE_POLICY_DROP_OLDEST))
 		goto out;
 
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 0);
 	EVT_EXPECT_EQ(ctx, rst.lag, 0);
 	EVT_EXPECT_EQ(ctx, rst.read, 0);
@@ -2136,12 +2136,12 @@ static void evt_reader_stats(struct evt_ctx *ctx)
 
 	for (i = 0; i < 3; i++)
 		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 8), 0);
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 0);
 	EVT_EXPECT_EQ(ctx, rst.lag, 3);
 	ret = evt_read(ctx, f.r, 2 * f.rs, true);
 	EVT_EXPECT_EQ(ctx, ret, 2 * f.rs);
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 2);
 	EVT_EXPECT_EQ(ctx, rst.lag, 1);
 	EVT_EXPECT_EQ(ctx, rst.read, 2);
@@ -2149,7 +2149,7 @@ static void evt_reader_stats(struct evt_ctx *ctx)
 	/* Seq 2, 3 and 4 are overwritten: the lag counts what is held. */
 	for (i = 3; i < 13; i++)
 		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 8), 0);
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 2);
 	EVT_EXPECT_EQ(ctx, rst.lag, 8);
 	EVT_EXPECT_EQ(ctx, rst.lost, 0);
@@ -2157,7 +2157,7 @@ static void evt_reader_stats(struct evt_ctx *ctx)
 	EVT_EXPECT_RECORDS(ctx, f.q, ret, { 5, 3 }, { 5, 0 }, { 6, 0 }, { 7, 0 },
 			   { 8, 0 }, { 9, 0 }, { 10, 0 }, { 11, 0 },
 			   { 12, 0 });
-	evcore_reader_stats(f.r, &rst);
+	evcore_reader_get_stats(f.r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.position, 13);
 	EVT_EXPECT_EQ(ctx, rst.lag, 0);
 	EVT_EXPECT_EQ(ctx, rst.read, 10);
@@ -2205,7 +2205,7 @@ static void evt_queue_stats_reset(struct evt_ctx *ctx)
 	if (!q)
 		return;
 	rs = evcore_record_size(q);
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.readers, 0);
 	EVT_EXPECT_EQ(ctx, st.capacity, 4);
 	EVT_EXPECT_EQ(ctx, st.policy, EVCORE_POLICY_DROP_NEWEST);
@@ -2214,16 +2214,16 @@ static void evt_queue_stats_reset(struct evt_ctx *ctx)
 	r = evt_reader(ctx, q);
 	if (!r || !evt_register(ctx, q, &src, "qstats", 0))
 		goto out;
-	evcore_queue_stats(q, &st2);
+	evcore_queue_get_stats(q, &st2);
 	EVT_EXPECT_EQ(ctx, st2.readers, 1);
 	EVT_EXPECT(ctx, st2.memory > st.memory);
 	r2 = evt_reader(ctx, q);
 	if (r2) {
-		evcore_queue_stats(q, &st);
+		evcore_queue_get_stats(q, &st);
 		EVT_EXPECT_EQ(ctx, st.readers, 2);
 		EVT_EXPECT(ctx, st.memory > st2.memory);
 		evt_reader_done(r2);
-		evcore_queue_stats(q, &st);
+		evcore_queue_get_stats(q, &st);
 		EVT_EXPECT_EQ(ctx, st.readers, 1);
 		EVT_EXPECT_EQ(ctx, st.memory, st2.memory);
 	}
@@ -2232,23 +2232,23 @@ static void evt_queue_stats_reset(struct evt_ctx *ctx)
 		EVT_EXPECT_EQ(ctx, evt_push_n(&src, i, 8), i < 4 ? 0 : -ENOSPC);
 	ret = evt_read(ctx, r, 2 * rs, true);
 	EVT_EXPECT_EQ(ctx, ret, 2 * rs);
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.generated, 6);
 	EVT_EXPECT_EQ(ctx, st.queued, 4);
 	EVT_EXPECT_EQ(ctx, st.delivered, 2);
 	EVT_EXPECT_EQ(ctx, st.dropped_full, 2);
 	EVT_EXPECT_EQ(ctx, st.high_water, 4);
 	EVT_EXPECT_EQ(ctx, st.depth, 2);
-	evcore_source_stats(&src, &sst);
+	evcore_source_get_stats(&src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.delivered, 2);
 
 	evcore_queue_reset_stats(q);
 	EVT_EXPECT_STATS(ctx, q, 0, 0, 0, 0, 0, 4, 2);
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.delivered, 0);
 	EVT_EXPECT_EQ(ctx, st.high_water, 2);
 	EVT_EXPECT_EQ(ctx, st.readers, 1);
-	evcore_source_stats(&src, &sst);
+	evcore_source_get_stats(&src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.generated, 0);
 	EVT_EXPECT_EQ(ctx, sst.queued, 0);
 	EVT_EXPECT_EQ(ctx, sst.dropped, 0);
@@ -2261,11 +2261,11 @@ static void evt_queue_stats_reset(struct evt_ctx *ctx)
 	EVT_EXPECT_RECORDS(ctx, q, ret, { 2, 0 }, { 3, 0 }, { 4, 2 }, { 4, 0 });
 	if (ret == 4 * rs)
 		EVT_EXPECT_EQ(ctx, evt_rec(ctx, q, 3)->source_seq, 6);
-	evcore_reader_stats(r, &rst);
+	evcore_reader_get_stats(r, &rst);
 	EVT_EXPECT_EQ(ctx, rst.lost, 2);
 	EVT_EXPECT_EQ(ctx, rst.read, 5);
 	EVT_EXPECT_STATS(ctx, q, 1, 1, 0, 0, 0, 5, 0);
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.delivered, 3);
 	EVT_EXPECT_EQ(ctx, st.high_water, 3);
 out:
@@ -2316,7 +2316,7 @@ static void evt_resize(struct evt_ctx *ctx)
 		evt_stream_feed(&s, ctx->kbuf, ret, rs);
 	EVT_EXPECT_EQ(ctx, evcore_queue_resize(q, 4), 0);
 	EVT_EXPECT_EQ(ctx, evcore_queue_capacity(q), 4);
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.capacity, 4);
 	EVT_EXPECT_EQ(ctx, st.depth, 3);
 	EVT_EXPECT_EQ(ctx, st.next_seq, 5);
@@ -2489,7 +2489,7 @@ static void evt_source_disabled(struct evt_ctx *ctx)
 	EVT_EXPECT_EQ(ctx, evt_push_wait_n(&f.src, 1, 8, true), -ENODATA);
 	EVT_EXPECT_EQ(ctx, evt_push_wait_n(&f.src, 1, 8, false), -ENODATA);
 	EVT_EXPECT_STATS(ctx, f.q, 1, 1, 0, 0, 0, 1, 1);
-	evcore_source_stats(&f.src, &sst);
+	evcore_source_get_stats(&f.src, &sst);
 	EVT_EXPECT_EQ(ctx, sst.generated, 1);
 	EVT_EXPECT_EQ(ctx, sst.next_seq, 1);
 	/* Full and disabled: disabled wins, nothing is refused. */
@@ -2519,7 +2519,7 @@ static void evt_expect_source(struct evt_ctx *ctx, struct evcore_source *src,
 {
 	struct evcore_source_stats sst;
 
-	evcore_source_stats(src, &sst);
+	evcore_source_get_stats(src, &sst);
 	evt_check(ctx, sst.generated == generated && sst.queued == queued &&
 		  sst.dropped == dropped && sst.overwritten == overwritten &&
 		  sst.delivered == delivered && sst.next_seq == next_seq,
@@ -2600,7 +2600,7 @@ static void evt_source_stats(struct evt_ctx *ctx)
 	evt_count_ids(ctx, q, ret, ids, ARRAY_SIZE(ids));
 	EVT_EXPECT_EQ(ctx, ids[1], 2);
 	EVT_EXPECT_EQ(ctx, ids[2], 2);
-	evcore_source_stats(&a, &sst);
+	evcore_source_get_stats(&a, &sst);
 	EVT_EXPECT_EQ(ctx, sst.delivered, 5);
 out:
 	evt_unregister(&b);
@@ -2666,7 +2666,7 @@ static void evt_unreg_expect(struct evt_ctx *ctx, struct evcore_queue *q,
 	struct evcore_stats st;
 	struct evt_stream s;
 
-	evcore_queue_stats(q, &st);
+	evcore_queue_get_stats(q, &st);
 	EVT_EXPECT_EQ(ctx, st.generated, queued + refused);
 	EVT_EXPECT_EQ(ctx, st.queued, queued);
 	EVT_EXPECT_EQ(ctx, st.dropped_full, refused);
@@ -3184,7 +3184,7 @@ static void evt_payload_too_large(struct evt_ctx *ctx)
 						    sizes[i] + 1, false),
 			      -EMSGSIZE);
 		EVT_EXPECT_STATS(ctx, q, 0, 0, 0, 0, 0, 0, 0);
-		evcore_source_stats(&src, &sst);
+		evcore_source_get_stats(&src, &sst);
 		EVT_EXPECT_EQ(ctx, sst.next_seq, 0);
 		EVT_EXPECT_EQ(ctx, evcore_push(&src, 0, 0, buf, sizes[i]), 0);
 		EVT_EXPECT_EQ(ctx, evcore_push(&src, 0, 0, NULL, 0), 0);

@@ -169,7 +169,7 @@ int evcore_queue_set_policy(struct evcore_queue *q, u32 policy);
 const char *evcore_policy_name(u32 policy);
 int evcore_policy_parse(const char *buf);
 
-void evcore_queue_stats(struct evcore_queue *q, struct evcore_stats *st);
+void evcore_queue_get_stats(struct evcore_queue *q, struct evcore_stats *st);
 void evcore_queue_reset_stats(struct evcore_queue *q);
 
 int evcore_source_register(struct evcore_queue *q, struct evcore_source *src,
@@ -177,8 +177,8 @@ int evcore_source_register(struct evcore_queue *q, struct evcore_source *src,
 void evcore_source_unregister(struct evcore_source *src);
 void evcore_source_set_enabled(struct evcore_source *src, bool enabled);
 bool evcore_source_is_enabled(struct evcore_source *src);
-void evcore_source_stats(struct evcore_source *src,
-			 struct evcore_source_stats *st);
+void evcore_source_get_stats(struct evcore_source *src,
+			     struct evcore_source_stats *st);
 
 int evcore_push(struct evcore_source *src, u32 flags, u32 aux,
 		const void *payload, size_t len);
@@ -194,8 +194,8 @@ __poll_t evcore_poll(struct evcore_reader *r, struct file *file,
 int evcore_fasync(struct evcore_reader *r, int fd, struct file *file, int on);
 int evcore_reader_set_watermark(struct evcore_reader *r, u32 watermark);
 void evcore_reader_set_filter(struct evcore_reader *r, u64 filter);
-void evcore_reader_stats(struct evcore_reader *r,
-			 struct evcore_reader_stats *st);
+void evcore_reader_get_stats(struct evcore_reader *r,
+			     struct evcore_reader_stats *st);
 void evcore_reader_show_fdinfo(struct evcore_reader *r, struct seq_file *m);
 
 #endif /* _LINUX_EVCORE_H */
