@@ -25,6 +25,7 @@
 #include <linux/bits.h>
 #include <linux/err.h>
 #include <linux/evcore.h>
+#include <linux/evcore_kcompat.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/irq_work.h>

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API shims for drivers built out of tree on older kernels, written
+ * against the newest API: evcore's own test and driver modules include it,
+ * and so may any other driver; <linux/evcore.h> does not. The
+ * EVCORE_COMPAT_* flags come from <linux/evcore_compat.h>.
+ */
+#ifndef _LINUX_EVCORE_KCOMPAT_H
+#define _LINUX_EVCORE_KCOMPAT_H
+
+#include <linux/evcore_compat.h>
+#include <linux/hrtimer.h>
+
+#ifdef EVCORE_COMPAT_NO_HRTIMER_SETUP
+/*
+ * hrtimer_setup() appeared in 6.13 and replaced hrtimer_init() followed by
+ * setting ->function; hrtimer_init() is gone in 7.2.
+ */
+static inline void
+evcore_compat_hrtimer_setup(struct hrtimer *timer,
+			    enum hrtimer_restart (*function)(struct hrtimer *),
+			    clockid_t clock_id, enum hrtimer_mode mode)
+{
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
+}
+
+#define hrtimer_setup evcore_compat_hrtimer_setup
+#endif
+
+#endif /* _LINUX_EVCORE_KCOMPAT_H */
