@@ -13,6 +13,7 @@
 
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/device.h>
 #include <linux/err.h>
 #include <linux/evcore.h>
 #include <linux/evcore_kcompat.h>
@@ -3024,6 +3025,59 @@ static void evt_unregister_frees_queue_thread(struct evt_ctx *ctx)
 static void evt_unregister_frees_queue_hrtimer(struct evt_ctx *ctx)
 {
 	evt_unregister_frees_queue(ctx, true);
+}
+
+/*
+ * A queue made with devm_evcore_queue_create() lives as long as its device:
+ * when the device goes, the queue is shut down and the device's reference
+ * dropped; a reader still open sees the shutdown and keeps the queue until
+ * it is released (kmemleak and KASAN, in check-debug, see the rest). A bad
+ * config fails as for evcore_queue_create() and binds nothing.
+ */
+static void evt_devm_queue(struct evt_ctx *ctx)
+{
+	struct evcore_config cfg = {
+		.name = "evt-devm",
+		.capacity = 4,
+		.payload_size = 8,
+		.policy = EVCORE_POLICY_DROP_NEWEST,
+		.clock = CLOCK_MONOTONIC,
+	};
+	struct evcore_source a = {};
+	struct evcore_reader *r;
+	struct evcore_queue *q;
+	struct device *dev;
+	size_t rs;
+
+	dev = root_device_register("evcore_test_devm");
+	if (!EVT_EXPECT_ERR(ctx, dev, 0))
+		return;
+	cfg.capacity = 0;
+	EVT_EXPECT_ERR(ctx, devm_evcore_queue_create(dev, &cfg), -EINVAL);
+	cfg.capacity = 4;
+	q = devm_evcore_queue_create(dev, &cfg);
+	if (!EVT_EXPECT_ERR(ctx, q, 0)) {
+		root_device_unregister(dev);
+		return;
+	}
+	rs = evcore_record_size(q);
+	r = evt_reader(ctx, q);
+	if (!r || !evt_register(ctx, q, &a, "a", 1))
+		goto out;
+	EVT_EXPECT_EQ(ctx, evt_push_n(&a, 0, 8), 0);
+	EVT_EXPECT(ctx, !evcore_queue_is_shutdown(q));
+
+	root_device_unregister(dev);
+	dev = NULL;
+	EVT_EXPECT(ctx, evcore_queue_is_shutdown(q));
+	EVT_EXPECT_EQ(ctx, evt_push_n(&a, 1, 8), -ESHUTDOWN);
+	EVT_EXPECT_EQ(ctx, evt_read(ctx, r, rs, true), -ENODEV);
+	EVT_EXPECT_POLL(ctx, evt_poll(r), ~(__poll_t)0, EPOLLHUP | EPOLLERR);
+out:
+	evt_unregister(&a);
+	evt_reader_done(r);
+	if (dev)
+		root_device_unregister(dev);
 }
 
 /*
