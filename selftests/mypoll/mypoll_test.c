@@ -2179,6 +2179,53 @@ TEST_F(mypoll, sysfs_trigger_and_reset)
 	expect_sysfs_stats(_metadata, self->fd);
 }
 
+#define MP_TRACEFS	"/sys/kernel/tracing"
+#define MP_TRACE_INST	MP_TRACEFS "/instances/mypoll_test"
+
+/*
+ * The tracepoints record the queue's name (a string of its own length, not
+ * a fixed array) with every push, drop and read. A tracing instance of its
+ * own keeps the global buffer out of it.
+ */
+TEST_F(mypoll, tracepoints_name_the_queue)
+{
+	static const char *const want[] = {
+		"evcore_push_begin: queue=mypoll source=2",
+		"evcore_push: queue=mypoll seq=",
+		"evcore_drop: queue=mypoll refused seq=0 source=2",
+		"evcore_read: queue=mypoll position=",
+	};
+	static char buf[1 << 16];
+	struct mypoll_event ev[4];
+	size_t i;
+	int ret;
+
+	if (access(MP_TRACEFS, F_OK))
+		SKIP(return, "no tracing in this kernel");
+	if (access(MP_TRACEFS "/instances", F_OK)) {
+		ret = mount("tracefs", MP_TRACEFS, "tracefs", 0, NULL);
+		ASSERT_TRUE(!ret || errno == EBUSY) {
+			TH_LOG("mount tracefs: %s", strerror(errno));
+		}
+	}
+	rmdir(MP_TRACE_INST);
+	ASSERT_EQ(0, mkdir(MP_TRACE_INST, 0755)) {
+		TH_LOG("mkdir %s: %s", MP_TRACE_INST, strerror(errno));
+	}
+	ASSERT_EQ(0, mp_write_file(MP_TRACE_INST "/events/evcore/enable", "1"));
+	ASSERT_EQ(0, mp_set_qsize(self->fd, 2));
+	ASSERT_EQ(2, mp_trigger(self->fd, 3));
+	ASSERT_LT(0, read_now(_metadata, self->fd, ev, 4));
+	ASSERT_EQ(0, mp_write_file(MP_TRACE_INST "/events/evcore/enable", "0"));
+	ret = mp_read_file(MP_TRACE_INST "/trace", buf, sizeof(buf));
+	rmdir(MP_TRACE_INST);
+	ASSERT_EQ(0, ret);
+	for (i = 0; i < ARRAY_SIZE(want); i++)
+		EXPECT_NE(NULL, strstr(buf, want[i])) {
+			TH_LOG("no \"%s\" in the trace:\n%.2000s", want[i], buf);
+		}
+}
+
 TEST_F(mypoll, debugfs_status)
 {
 	static const char *const keys[] = {
