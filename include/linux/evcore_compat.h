@@ -14,13 +14,16 @@
  * What an older kernel lacks is marked by the EVCORE_COMPAT_* macros of
  * generated/evcore_compat.h, which scripts/compat-header writes per kernel
  * at build time by testing that kernel's headers. evcore's Kbuild writes it
- * into include/ of its build directory, in a kernel tree as outside, so a
- * module built with -I to that include/ finds it too. Where it is missing,
- * the kernel is taken to have the newest API.
+ * into include/ of its build directory, so a module built with -I to that
+ * include/ finds it too. A kernel tree with evcore in it has the newest
+ * API and needs no such header; outside one, a build without it would get
+ * the wrong API for an older kernel, so it fails here instead.
  */
 #ifdef __has_include
 #if __has_include("generated/evcore_compat.h")
 #include "generated/evcore_compat.h"
+#elif !defined(CONFIG_EVCORE) && !defined(CONFIG_EVCORE_MODULE)
+#error "no generated/evcore_compat.h: add -I<evcore build for this kernel>/include"
 #endif
 #else
 /* sparse 0.6.4 lacks __has_include; evcore's Kbuild wrote the header. */
