@@ -30,6 +30,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
@@ -391,20 +392,6 @@ static void mypoll_reset_stats(struct mypoll_dev *mdev)
 	atomic64_set(&mdev->timer_missed, 0);
 }
 
-static int mypoll_set_policy(struct mypoll_dev *mdev, u32 policy)
-{
-	if (policy > EVCORE_POLICY_BLOCK)
-		return -EINVAL;
-	return evcore_queue_set_policy(mdev->queue, policy);
-}
-
-static int mypoll_set_queue_size(struct mypoll_dev *mdev, u32 size)
-{
-	if (!size || size > EVCORE_MAX_CAPACITY)
-		return -EINVAL;
-	return evcore_queue_resize(mdev->queue, size);
-}
-
 static void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st)
 {
 	struct evcore_source_stats src;
@@ -599,9 +586,11 @@ static long mypoll_ioctl_control(struct mypoll_dev *mdev, unsigned int cmd,
 	case MYPOLL_IOC_TRIGGER:
 		return mypoll_trigger(mdev, val);
 	case MYPOLL_IOC_SET_POLICY:
-		return mypoll_set_policy(mdev, val);
+		/* evcore refuses an unknown policy with -EINVAL. */
+		return evcore_queue_set_policy(mdev->queue, val);
 	case MYPOLL_IOC_SET_QUEUE_SIZE:
-		return mypoll_set_queue_size(mdev, val);
+		/* evcore's -EINVAL (out of range), -EBUSY or -ENOMEM. */
+		return evcore_queue_resize(mdev->queue, val);
 	}
 	return -ENOTTY;
 }
@@ -667,8 +656,7 @@ static long mypoll_ioctl_reader(struct file *file, unsigned int cmd,
 	case MYPOLL_IOC_SET_WATERMARK:
 		if (get_user(wm, (u32 __user *)argp))
 			return -EFAULT;
-		if (!wm || wm > evcore_queue_capacity(mf->mdev->queue))
-			return -EINVAL;
+		/* evcore checks it against the capacity, under its lock. */
 		return mypoll_errno(evcore_reader_set_watermark(mf->reader,
 								wm));
 	}
@@ -812,7 +800,8 @@ static ssize_t mypoll_store(struct device *dev, const char *buf,
 static int mypoll_apply_queue_size(struct mypoll_dev *mdev, u64 val)
 {
 	lockdep_assert_held(&mdev->lock);
-	return val > U32_MAX ? -EINVAL : mypoll_set_queue_size(mdev, val);
+	/* evcore checks the range, once the value fits its argument. */
+	return val > U32_MAX ? -EINVAL : evcore_queue_resize(mdev->queue, val);
 }
 
 static int mypoll_apply_running(struct mypoll_dev *mdev, u64 val)
@@ -830,15 +819,18 @@ static int mypoll_apply_running(struct mypoll_dev *mdev, u64 val)
 
 static int mypoll_apply_period_ms(struct mypoll_dev *mdev, u64 val)
 {
-	if (val > MYPOLL_PERIOD_US_MAX / USEC_PER_MSEC)
+	u64 period_us;
+
+	/* The timer checks the range, once the product is exact. */
+	if (check_mul_overflow(val, (u64)USEC_PER_MSEC, &period_us))
 		return -EINVAL;
-	return mypoll_timer_set_period_locked(mdev, val * USEC_PER_MSEC);
+	return mypoll_timer_set_period_locked(mdev, period_us);
 }
 
 static int mypoll_apply_trigger(struct mypoll_dev *mdev, u64 val)
 {
 	lockdep_assert_held(&mdev->lock);
-	return val > MYPOLL_TRIGGER_MAX ? -EINVAL : mypoll_trigger(mdev, val);
+	return val > U32_MAX ? -EINVAL : mypoll_trigger(mdev, val);
 }
 
 static int mypoll_apply_reset(struct mypoll_dev *mdev, u64 val)
@@ -965,10 +957,10 @@ static ssize_t overflow_policy_store(struct device *dev,
 
 	policy = evcore_policy_parse(buf);
 	if (policy < 0)
-		return -EINVAL;
+		return policy;
 
 	mutex_lock(&mdev->lock);
-	ret = mypoll_set_policy(mdev, policy);
+	ret = evcore_queue_set_policy(mdev->queue, policy);
 	mutex_unlock(&mdev->lock);
 	return ret ? ret : count;
 }
