@@ -35,7 +35,6 @@
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
@@ -54,11 +53,6 @@ static_assert(MYPOLL_PAYLOAD_MAX <= EVCORE_MAX_PAYLOAD);
 static_assert(MYPOLL_TRIGGER_MAX <= INT_MAX);
 static_assert(MYPOLL_SOURCE_WRITE <= EVCORE_SOURCE_ID_MAX);
 static_assert(MYPOLL_PERIOD_US_MAX <= UINT_MAX);
-/* The statistics attributes rely on this layout of struct mypoll_stats. */
-static_assert(offsetof(struct mypoll_stats, queue_depth) ==
-	      12 * sizeof(__u64));
-static_assert(offsetof(struct mypoll_stats, reserved) ==
-	      12 * sizeof(__u64) + 5 * sizeof(__u32));
 
 /**
  * struct mypoll_dev - one mypoll instance
@@ -719,45 +713,25 @@ static const struct file_operations mypoll_fops = {
 
 /* sysfs: /sys/class/misc/<name>/ and its statistics/ group */
 
-/**
- * struct mypoll_stat_attr - a read-only attribute showing one statistic
- * @dattr: the sysfs attribute
- * @offset: offset of its field in struct mypoll_stats: a __u64 before
- *	@queue_depth, a __u32 from there on
+/*
+ * One read-only attribute per statistic, named after its field of struct
+ * mypoll_stats: stat_<field>_show() prints that field (a __u64 or a
+ * __u32, both printed as unsigned decimal) and dev_attr_stat_<field> is
+ * the attribute.
  */
-struct mypoll_stat_attr {
-	struct device_attribute dattr;
-	size_t offset;
-};
-
-static ssize_t mypoll_stat_show(struct device *dev,
-				struct device_attribute *attr, char *buf)
-{
-	struct mypoll_stat_attr *sa = container_of(attr,
-						   struct mypoll_stat_attr,
-						   dattr);
-	struct mypoll_stats st;
-	const u8 *field;
-	u64 val64;
-	u32 val32;
-
-	mypoll_get_stats(mypoll_from_device(dev), &st);
-	field = (const u8 *)&st + sa->offset;
-	if (sa->offset < offsetof(struct mypoll_stats, queue_depth)) {
-		memcpy(&val64, field, sizeof(val64));
-		return sysfs_emit(buf, "%llu\n", val64);
-	}
-	memcpy(&val32, field, sizeof(val32));
-	return sysfs_emit(buf, "%u\n", val32);
-}
-
 #define MYPOLL_STAT_ATTR(_field)					\
-static struct mypoll_stat_attr stat_attr_##_field = {			\
-	.dattr = {							\
-		.attr = { .name = #_field, .mode = 0444 },		\
-		.show = mypoll_stat_show,				\
-	},								\
-	.offset = offsetof(struct mypoll_stats, _field),		\
+static ssize_t stat_##_field##_show(struct device *dev,		\
+				    struct device_attribute *attr,	\
+				    char *buf)				\
+{									\
+	struct mypoll_stats st;						\
+									\
+	mypoll_get_stats(mypoll_from_device(dev), &st);			\
+	return sysfs_emit(buf, "%llu\n", (u64)st._field);		\
+}									\
+static struct device_attribute dev_attr_stat_##_field = {		\
+	.attr = { .name = #_field, .mode = 0444 },			\
+	.show = stat_##_field##_show,					\
 }
 
 MYPOLL_STAT_ATTR(generated);
@@ -981,16 +955,16 @@ static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_WO(reset);
 
 static struct attribute *mypoll_attrs[] = {
-	&stat_attr_queue_depth.dattr.attr,
+	&dev_attr_stat_queue_depth.attr,
 	&dev_attr_queue_size.attr,
-	&stat_attr_high_water.dattr.attr,
+	&dev_attr_stat_high_water.attr,
 	&dev_attr_timer_running.attr,
 	&dev_attr_timer_period.attr,
 	&dev_attr_timer_period_us.attr,
 	&dev_attr_timer_mode.attr,
 	&dev_attr_overflow_policy.attr,
-	&stat_attr_readers.dattr.attr,
-	&stat_attr_event_sequence.dattr.attr,
+	&dev_attr_stat_readers.attr,
+	&dev_attr_stat_event_sequence.attr,
 	&dev_attr_trigger.attr,
 	NULL
 };
@@ -1000,17 +974,17 @@ static const struct attribute_group mypoll_group = {
 };
 
 static struct attribute *mypoll_stats_attrs[] = {
-	&stat_attr_generated.dattr.attr,
-	&stat_attr_queued.dattr.attr,
-	&stat_attr_dropped.dattr.attr,
-	&stat_attr_dropped_full.dattr.attr,
-	&stat_attr_overwritten.dattr.attr,
-	&stat_attr_would_block.dattr.attr,
-	&stat_attr_read.dattr.attr,
-	&stat_attr_manual.dattr.attr,
-	&stat_attr_timer.dattr.attr,
-	&stat_attr_timer_missed.dattr.attr,
-	&stat_attr_write.dattr.attr,
+	&dev_attr_stat_generated.attr,
+	&dev_attr_stat_queued.attr,
+	&dev_attr_stat_dropped.attr,
+	&dev_attr_stat_dropped_full.attr,
+	&dev_attr_stat_overwritten.attr,
+	&dev_attr_stat_would_block.attr,
+	&dev_attr_stat_read.attr,
+	&dev_attr_stat_manual.attr,
+	&dev_attr_stat_timer.attr,
+	&dev_attr_stat_timer_missed.attr,
+	&dev_attr_stat_write.attr,
 	&dev_attr_reset.attr,
 	NULL
 };
