@@ -55,38 +55,60 @@ static_assert(MYPOLL_SOURCE_WRITE <= EVCORE_SOURCE_ID_MAX);
 static_assert(MYPOLL_PERIOD_US_MAX <= UINT_MAX);
 
 /**
+ * struct mypoll_timer_state - the periodic timer of one device
+ * @mode: %MYPOLL_TIMER_WORK or %MYPOLL_TIMER_HRTIMER; under
+ *	&mypoll_dev.lock
+ * @running: the timer is armed; written under &mypoll_dev.lock with
+ *	WRITE_ONCE(), read under it or locklessly (sysfs)
+ * @period_us: period in microseconds; a change applies when the timer next
+ *	re-arms. Written under &mypoll_dev.lock with WRITE_ONCE(), read under
+ *	it or locklessly (by the timer callbacks, and by sysfs), which is why
+ *	it is 32 bits wide: a 64-bit load can tear on a 32-bit CPU
+ * @work: the timer in work mode
+ * @work_expires: CLOCK_MONOTONIC time (ns) of the work timer's next
+ *	expiry; only the work function and the arming code (timer stopped,
+ *	&mypoll_dev.lock held) touch it
+ * @hrtimer: the timer in hrtimer mode
+ * @carry: missed periods not yet reported in a queued timer event; only
+ *	the timer callback touches it (one runs at a time: the timer is
+ *	re-armed from its own callback and cancelled synchronously)
+ * @missed: timer periods that expired without their own event, since load
+ *	or the last statistics reset; atomic, no lock
+ *
+ * The timer is armed and cancelled only with &mypoll_dev.lock held.
+ */
+struct mypoll_timer_state {
+	u32 mode;
+	bool running;
+	u32 period_us;
+	struct delayed_work work;
+	u64 work_expires;
+	struct hrtimer hrtimer;
+	u64 carry;
+	atomic64_t missed;
+};
+
+/**
  * struct mypoll_dev - one mypoll instance
  * @misc: the misc device; its drvdata and file->private_data at open lead
- *	back here through container_of()
+ *	back here through container_of(); set before registration, constant
+ *	after
  * @kref: one reference for the registered device and one per open file, so
  *	a file closed after removal still finds the sources and the name
- * @name: device name, "mypoll" or "mypollN"
- * @queue: the evcore queue; the device holds one reference until removal,
- *	each reader holds its own
+ * @name: device name, "mypoll" or "mypollN"; constant
+ * @queue: the evcore queue, which has its own locking; the device holds one
+ *	reference until removal, each reader holds its own
  * @timer_src: source of timer events, id %MYPOLL_SOURCE_TIMER
  * @manual_src: source of triggered events, id %MYPOLL_SOURCE_MANUAL
  * @write_src: source of write() events, id %MYPOLL_SOURCE_WRITE
- * @lock: protects @timer_mode, @timer_running and @dead, and is held while
- *	the timer is armed or cancelled and while a device-wide control runs,
- *	so controls never see a half-applied configuration; @period_us and
- *	@timer_running are written under it with WRITE_ONCE() and also read
- *	locklessly (by the timer, and by sysfs), which is why @period_us is
- *	32 bits wide: a 64-bit load can tear on a 32-bit CPU
- * @timer_mode: %MYPOLL_TIMER_WORK or %MYPOLL_TIMER_HRTIMER
- * @timer_running: the timer is armed
+ * @lock: protects @dead and the configuration in @timer (its @mode,
+ *	@running and @period_us), and is held while the timer is armed or
+ *	cancelled and while a device-wide control (ioctl or sysfs store) runs,
+ *	so controls never see a half-applied configuration
  * @dead: the device is being removed; controls fail with -ENODEV
- * @period_us: timer period; a change applies when the timer next re-arms
- * @timer_work: the timer in work mode
- * @work_expires: CLOCK_MONOTONIC time (ns) of the work timer's next
- *	expiry; only the work function and the arming code (timer stopped,
- *	@lock held) touch it
- * @hrtimer: the timer in hrtimer mode
- * @timer_carry: missed periods not yet reported in a queued timer event;
- *	only the timer callback touches it (one runs at a time: the timer is
- *	re-armed from its own callback and cancelled synchronously)
- * @timer_missed: timer periods that expired without their own event, since
- *	load or the last statistics reset
- * @debugfs_dir: this device's debugfs directory
+ * @timer: the periodic timer; &struct mypoll_timer_state says which of its
+ *	fields @lock protects and which are read without it
+ * @debugfs_dir: this device's debugfs directory; constant
  */
 struct mypoll_dev {
 	struct miscdevice misc;
@@ -97,17 +119,9 @@ struct mypoll_dev {
 	struct evcore_source manual_src;
 	struct evcore_source write_src;
 
-	struct mutex lock; /* timer config and @dead, see above */
-	u32 timer_mode;
-	bool timer_running;
+	struct mutex lock; /* @dead, @timer's configuration, the controls */
 	bool dead;
-	u32 period_us;
-
-	struct delayed_work timer_work;
-	u64 work_expires;
-	struct hrtimer hrtimer;
-	u64 timer_carry;
-	atomic64_t timer_missed;
+	struct mypoll_timer_state timer;
 
 	struct dentry *debugfs_dir;
 };
@@ -205,25 +219,26 @@ static int mypoll_timer_check(u32 mode, u64 period_us)
  */
 static void mypoll_timer_fire(struct mypoll_dev *mdev, u64 missed)
 {
-	u64 carry = mdev->timer_carry + missed;
+	struct mypoll_timer_state *t = &mdev->timer;
+	u64 carry = t->carry + missed;
 	u32 aux = min_t(u64, carry, U32_MAX);
 	int ret;
 
 	if (missed) {
-		atomic64_add(missed, &mdev->timer_missed);
+		atomic64_add(missed, &t->missed);
 		dev_dbg_ratelimited(mypoll_to_device(mdev),
 				    "timer missed %llu periods\n", missed);
 	}
 
 	ret = evcore_push(&mdev->timer_src, 0, aux, NULL, 0);
-	mdev->timer_carry = ret < 0 ? carry : carry - aux;
+	t->carry = ret < 0 ? carry : carry - aux;
 }
 
 static enum hrtimer_restart mypoll_hrtimer_fn(struct hrtimer *timer)
 {
 	struct mypoll_dev *mdev = container_of(timer, struct mypoll_dev,
-					       hrtimer);
-	u64 period_ns = (u64)READ_ONCE(mdev->period_us) * NSEC_PER_USEC;
+					       timer.hrtimer);
+	u64 period_ns = (u64)READ_ONCE(mdev->timer.period_us) * NSEC_PER_USEC;
 	u64 overruns;
 
 	overruns = hrtimer_forward_now(timer, ns_to_ktime(period_ns));
@@ -240,16 +255,16 @@ static unsigned long mypoll_delay_jiffies(u64 ns)
 static void mypoll_timer_work_fn(struct work_struct *work)
 {
 	struct mypoll_dev *mdev = container_of(to_delayed_work(work),
-					       struct mypoll_dev, timer_work);
-	u64 period = (u64)READ_ONCE(mdev->period_us) * NSEC_PER_USEC;
+					       struct mypoll_dev, timer.work);
+	struct mypoll_timer_state *t = &mdev->timer;
+	u64 period = (u64)READ_ONCE(t->period_us) * NSEC_PER_USEC;
 	u64 now = ktime_get_ns();
 	u64 periods;
 
 	/* Jiffies and the monotonic clock do not tick together. */
-	if (now < mdev->work_expires) {
-		schedule_delayed_work(&mdev->timer_work,
-				      mypoll_delay_jiffies(mdev->work_expires -
-							   now));
+	if (now < t->work_expires) {
+		schedule_delayed_work(&t->work,
+				      mypoll_delay_jiffies(t->work_expires - now));
 		return;
 	}
 
@@ -260,25 +275,27 @@ static void mypoll_timer_work_fn(struct work_struct *work)
 	 * are missed (and so are those between two jiffies when the period
 	 * is shorter than a jiffy).
 	 */
-	periods = div64_u64(now - mdev->work_expires, period) + 1;
+	periods = div64_u64(now - t->work_expires, period) + 1;
 	mypoll_timer_fire(mdev, periods - 1);
 
-	mdev->work_expires += periods * period;
-	schedule_delayed_work(&mdev->timer_work,
-			      mypoll_delay_jiffies(mdev->work_expires - now));
+	t->work_expires += periods * period;
+	schedule_delayed_work(&t->work,
+			      mypoll_delay_jiffies(t->work_expires - now));
 }
 
 static void mypoll_timer_stop_locked(struct mypoll_dev *mdev)
 {
+	struct mypoll_timer_state *t = &mdev->timer;
+
 	lockdep_assert_held(&mdev->lock);
 
-	if (!mdev->timer_running)
+	if (!t->running)
 		return;
-	if (mdev->timer_mode == MYPOLL_TIMER_HRTIMER)
-		hrtimer_cancel(&mdev->hrtimer);
+	if (t->mode == MYPOLL_TIMER_HRTIMER)
+		hrtimer_cancel(&t->hrtimer);
 	else
-		cancel_delayed_work_sync(&mdev->timer_work);
-	WRITE_ONCE(mdev->timer_running, false);
+		cancel_delayed_work_sync(&t->work);
+	WRITE_ONCE(t->running, false);
 	dev_dbg(mypoll_to_device(mdev), "timer stopped\n");
 }
 
@@ -286,6 +303,8 @@ static void mypoll_timer_stop_locked(struct mypoll_dev *mdev)
 static int mypoll_timer_start_locked(struct mypoll_dev *mdev, u32 mode,
 				     u64 period_us)
 {
+	struct mypoll_timer_state *t = &mdev->timer;
+	u64 period_ns;
 	int ret;
 
 	lockdep_assert_held(&mdev->lock);
@@ -297,20 +316,19 @@ static int mypoll_timer_start_locked(struct mypoll_dev *mdev, u32 mode,
 		return ret;
 
 	mypoll_timer_stop_locked(mdev);
-	mdev->timer_mode = mode;
-	WRITE_ONCE(mdev->period_us, period_us);
+	t->mode = mode;
+	WRITE_ONCE(t->period_us, period_us);
 
+	period_ns = period_us * NSEC_PER_USEC;
 	if (mode == MYPOLL_TIMER_HRTIMER) {
-		hrtimer_start(&mdev->hrtimer,
-			      ns_to_ktime(period_us * NSEC_PER_USEC),
+		hrtimer_start(&t->hrtimer, ns_to_ktime(period_ns),
 			      HRTIMER_MODE_REL);
 	} else {
-		mdev->work_expires = ktime_get_ns() + period_us * NSEC_PER_USEC;
-		schedule_delayed_work(&mdev->timer_work,
-				      mypoll_delay_jiffies(period_us *
-							   NSEC_PER_USEC));
+		t->work_expires = ktime_get_ns() + period_ns;
+		schedule_delayed_work(&t->work,
+				      mypoll_delay_jiffies(period_ns));
 	}
-	WRITE_ONCE(mdev->timer_running, true);
+	WRITE_ONCE(t->running, true);
 	dev_dbg(mypoll_to_device(mdev), "timer started: %s, %llu us\n",
 		mypoll_timer_modes[mode], period_us);
 	return 0;
@@ -324,26 +342,27 @@ static int mypoll_timer_set_period_locked(struct mypoll_dev *mdev,
 
 	lockdep_assert_held(&mdev->lock);
 
-	ret = mypoll_timer_check(mdev->timer_mode, period_us);
+	ret = mypoll_timer_check(mdev->timer.mode, period_us);
 	if (ret)
 		return ret;
-	WRITE_ONCE(mdev->period_us, period_us);
+	WRITE_ONCE(mdev->timer.period_us, period_us);
 	return 0;
 }
 
 /* Change the mode; a running timer restarts in the new mode. */
 static int mypoll_timer_set_mode_locked(struct mypoll_dev *mdev, u32 mode)
 {
+	struct mypoll_timer_state *t = &mdev->timer;
 	int ret;
 
 	lockdep_assert_held(&mdev->lock);
 
-	ret = mypoll_timer_check(mode, mdev->period_us);
+	ret = mypoll_timer_check(mode, t->period_us);
 	if (ret)
 		return ret;
-	if (mdev->timer_running)
-		return mypoll_timer_start_locked(mdev, mode, mdev->period_us);
-	mdev->timer_mode = mode;
+	if (t->running)
+		return mypoll_timer_start_locked(mdev, mode, t->period_us);
+	t->mode = mode;
 	return 0;
 }
 
@@ -383,7 +402,7 @@ static int mypoll_trigger(struct mypoll_dev *mdev, u32 count)
 static void mypoll_reset_stats(struct mypoll_dev *mdev)
 {
 	evcore_queue_reset_stats(mdev->queue);
-	atomic64_set(&mdev->timer_missed, 0);
+	atomic64_set(&mdev->timer.missed, 0);
 }
 
 static void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st)
@@ -413,7 +432,7 @@ static void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st)
 	st->timer = src.generated;
 	evcore_source_get_stats(&mdev->write_src, &src);
 	st->write = src.generated;
-	st->timer_missed = atomic64_read(&mdev->timer_missed);
+	st->timer_missed = atomic64_read(&mdev->timer.missed);
 }
 
 /* File operations */
@@ -600,9 +619,9 @@ static long mypoll_ioctl_query(struct mypoll_dev *mdev, unsigned int cmd,
 
 	switch (cmd) {
 	case MYPOLL_IOC_TIMER_GET:
-		t.mode = mdev->timer_mode;
-		t.running = mdev->timer_running;
-		t.period_us = mdev->period_us;
+		t.mode = mdev->timer.mode;
+		t.running = mdev->timer.running;
+		t.period_us = mdev->timer.period_us;
 		return copy_to_user(argp, &t, sizeof(t)) ? -EFAULT : 0;
 	case MYPOLL_IOC_GET_STATS:
 		mypoll_get_stats(mdev, &st);
@@ -785,9 +804,9 @@ static int mypoll_apply_running(struct mypoll_dev *mdev, u64 val)
 		return -EINVAL;
 	if (!val)
 		mypoll_timer_stop_locked(mdev);
-	else if (!mdev->timer_running)
-		return mypoll_timer_start_locked(mdev, mdev->timer_mode,
-						 mdev->period_us);
+	else if (!mdev->timer.running)
+		return mypoll_timer_start_locked(mdev, mdev->timer.mode,
+						 mdev->timer.period_us);
 	return 0;
 }
 
@@ -837,7 +856,7 @@ static ssize_t timer_running_show(struct device *dev,
 {
 	struct mypoll_dev *mdev = mypoll_from_device(dev);
 
-	return sysfs_emit(buf, "%d\n", READ_ONCE(mdev->timer_running));
+	return sysfs_emit(buf, "%d\n", READ_ONCE(mdev->timer.running));
 }
 
 static ssize_t timer_running_store(struct device *dev,
@@ -852,7 +871,7 @@ static ssize_t timer_period_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
 	struct mypoll_dev *mdev = mypoll_from_device(dev);
-	u32 period_us = READ_ONCE(mdev->period_us);
+	u32 period_us = READ_ONCE(mdev->timer.period_us);
 
 	return sysfs_emit(buf, "%u\n", period_us / (u32)USEC_PER_MSEC);
 }
@@ -870,7 +889,7 @@ static ssize_t timer_period_us_show(struct device *dev,
 {
 	struct mypoll_dev *mdev = mypoll_from_device(dev);
 
-	return sysfs_emit(buf, "%u\n", READ_ONCE(mdev->period_us));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(mdev->timer.period_us));
 }
 
 static ssize_t timer_period_us_store(struct device *dev,
@@ -888,7 +907,7 @@ static ssize_t timer_mode_show(struct device *dev,
 	u32 mode;
 
 	mutex_lock(&mdev->lock);
-	mode = mdev->timer_mode;
+	mode = mdev->timer.mode;
 	mutex_unlock(&mdev->lock);
 	return sysfs_emit(buf, "%s\n", mypoll_timer_modes[mode]);
 }
@@ -1011,9 +1030,9 @@ static int mypoll_status_show(struct seq_file *m, void *unused)
 	u32 mode;
 
 	mutex_lock(&mdev->lock);
-	running = mdev->timer_running;
-	mode = mdev->timer_mode;
-	period_us = mdev->period_us;
+	running = mdev->timer.running;
+	mode = mdev->timer.mode;
+	period_us = mdev->timer.period_us;
 	mutex_unlock(&mdev->lock);
 	mypoll_get_stats(mdev, &st);
 
@@ -1084,12 +1103,12 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 	/* From here on mypoll_dev_release() frees it, whatever fails. */
 	kref_init(&mdev->kref);
 	mutex_init(&mdev->lock);
-	INIT_DELAYED_WORK(&mdev->timer_work, mypoll_timer_work_fn);
-	hrtimer_setup(&mdev->hrtimer, mypoll_hrtimer_fn, CLOCK_MONOTONIC,
+	INIT_DELAYED_WORK(&mdev->timer.work, mypoll_timer_work_fn);
+	hrtimer_setup(&mdev->timer.hrtimer, mypoll_hrtimer_fn, CLOCK_MONOTONIC,
 		      HRTIMER_MODE_REL);
-	atomic64_set(&mdev->timer_missed, 0);
-	mdev->timer_mode = mode;
-	mdev->period_us = timer_period_ms * USEC_PER_MSEC;
+	atomic64_set(&mdev->timer.missed, 0);
+	mdev->timer.mode = mode;
+	mdev->timer.period_us = timer_period_ms * USEC_PER_MSEC;
 	if (instances == 1)
 		strscpy(mdev->name, "mypoll", sizeof(mdev->name));
 	else
@@ -1141,7 +1160,8 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 
 	if (timer_start) {
 		mutex_lock(&mdev->lock);
-		ret = mypoll_timer_start_locked(mdev, mode, mdev->period_us);
+		ret = mypoll_timer_start_locked(mdev, mode,
+						mdev->timer.period_us);
 		mutex_unlock(&mdev->lock);
 		if (ret) {
 			/* Registered: sysfs users may hold it, take it down whole. */
@@ -1153,7 +1173,7 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 	dev_info(mypoll_to_device(mdev),
 		 "%u events, %s, timer %s %u us%s\n", queue_size,
 		 evcore_policy_name(policy), mypoll_timer_modes[mode],
-		 mdev->period_us, timer_start ? ", running" : "");
+		 mdev->timer.period_us, timer_start ? ", running" : "");
 	return mdev;
 
 err_unregister_write:
