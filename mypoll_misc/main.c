@@ -18,14 +18,10 @@
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/evcore.h>
-#include <linux/evcore_kcompat.h>
+#include <linux/evcore_compat.h>
 #include <linux/fs.h>
-#include <linux/hrtimer.h>
-#include <linux/jiffies.h>
 #include <linux/kref.h>
-#include <linux/ktime.h>
 #include <linux/lockdep.h>
-#include <linux/math64.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -38,12 +34,11 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
-#include <linux/workqueue.h>
 #include <uapi/linux/mypoll.h>
 
+#include "mypoll.h"
+
 #define MYPOLL_MAX_INSTANCES	8
-/* "mypoll" followed by any unsigned int, and the NUL. */
-#define MYPOLL_NAME_LEN		(sizeof("mypoll") + 10)
 
 /* A record is the evcore header followed by the whole payload room. */
 static_assert(sizeof(struct mypoll_event) ==
@@ -52,79 +47,6 @@ static_assert(MYPOLL_PAYLOAD_MAX % 8 == 0);
 static_assert(MYPOLL_PAYLOAD_MAX <= EVCORE_MAX_PAYLOAD);
 static_assert(MYPOLL_TRIGGER_MAX <= INT_MAX);
 static_assert(MYPOLL_SOURCE_WRITE <= EVCORE_SOURCE_ID_MAX);
-static_assert(MYPOLL_PERIOD_US_MAX <= UINT_MAX);
-
-/**
- * struct mypoll_timer_state - the periodic timer of one device
- * @mode: %MYPOLL_TIMER_WORK or %MYPOLL_TIMER_HRTIMER; under
- *	&mypoll_dev.lock
- * @running: the timer is armed; written under &mypoll_dev.lock with
- *	WRITE_ONCE(), read under it or locklessly (sysfs)
- * @period_us: period in microseconds; a change applies when the timer next
- *	re-arms. Written under &mypoll_dev.lock with WRITE_ONCE(), read under
- *	it or locklessly (by the timer callbacks, and by sysfs), which is why
- *	it is 32 bits wide: a 64-bit load can tear on a 32-bit CPU
- * @work: the timer in work mode
- * @work_expires: CLOCK_MONOTONIC time (ns) of the work timer's next
- *	expiry; only the work function and the arming code (timer stopped,
- *	&mypoll_dev.lock held) touch it
- * @hrtimer: the timer in hrtimer mode
- * @carry: missed periods not yet reported in a queued timer event; only
- *	the timer callback touches it (one runs at a time: the timer is
- *	re-armed from its own callback and cancelled synchronously)
- * @missed: timer periods that expired without their own event, since load
- *	or the last statistics reset; atomic, no lock
- *
- * The timer is armed and cancelled only with &mypoll_dev.lock held.
- */
-struct mypoll_timer_state {
-	u32 mode;
-	bool running;
-	u32 period_us;
-	struct delayed_work work;
-	u64 work_expires;
-	struct hrtimer hrtimer;
-	u64 carry;
-	atomic64_t missed;
-};
-
-/**
- * struct mypoll_dev - one mypoll instance
- * @misc: the misc device; its drvdata and file->private_data at open lead
- *	back here through container_of(); set before registration, constant
- *	after
- * @kref: one reference for the registered device and one per open file, so
- *	a file closed after removal still finds the sources and the name
- * @name: device name, "mypoll" or "mypollN"; constant
- * @queue: the evcore queue, which has its own locking; the device holds one
- *	reference until removal, each reader holds its own
- * @timer_src: source of timer events, id %MYPOLL_SOURCE_TIMER
- * @manual_src: source of triggered events, id %MYPOLL_SOURCE_MANUAL
- * @write_src: source of write() events, id %MYPOLL_SOURCE_WRITE
- * @lock: protects @dead and the configuration in @timer (its @mode,
- *	@running and @period_us), and is held while the timer is armed or
- *	cancelled and while a device-wide control (ioctl or sysfs store) runs,
- *	so controls never see a half-applied configuration
- * @dead: the device is being removed; controls fail with -ENODEV
- * @timer: the periodic timer; &struct mypoll_timer_state says which of its
- *	fields @lock protects and which are read without it
- * @debugfs_dir: this device's debugfs directory; constant
- */
-struct mypoll_dev {
-	struct miscdevice misc;
-	struct kref kref;
-	char name[MYPOLL_NAME_LEN];
-	struct evcore_queue *queue;
-	struct evcore_source timer_src;
-	struct evcore_source manual_src;
-	struct evcore_source write_src;
-
-	struct mutex lock; /* @dead, @timer's configuration, the controls */
-	bool dead;
-	struct mypoll_timer_state timer;
-
-	struct dentry *debugfs_dir;
-};
 
 /**
  * struct mypoll_file - state of one open file
@@ -171,199 +93,11 @@ static struct mypoll_dev *mypoll_devs[MYPOLL_MAX_INSTANCES];
 static bool mypoll_live;
 static struct dentry *mypoll_debugfs_root;
 
-static const char * const mypoll_timer_modes[] = {
-	[MYPOLL_TIMER_WORK] = "work",
-	[MYPOLL_TIMER_HRTIMER] = "hrtimer",
-};
-
-static struct device *mypoll_to_device(struct mypoll_dev *mdev)
-{
-	return mdev->misc.this_device;
-}
-
 static struct mypoll_dev *mypoll_from_device(struct device *dev)
 {
 	struct miscdevice *misc = dev_get_drvdata(dev);
 
 	return container_of(misc, struct mypoll_dev, misc);
-}
-
-/* Timer */
-
-static int mypoll_timer_check(u32 mode, u64 period_us)
-{
-	/* From here on @period_us fits in 32 bits. */
-	if (period_us > MYPOLL_PERIOD_US_MAX)
-		return -EINVAL;
-	switch (mode) {
-	case MYPOLL_TIMER_WORK:
-		if (period_us < MYPOLL_WORK_PERIOD_US_MIN ||
-		    (u32)period_us % USEC_PER_MSEC)
-			return -EINVAL;
-		break;
-	case MYPOLL_TIMER_HRTIMER:
-		if (period_us < MYPOLL_HRTIMER_PERIOD_US_MIN)
-			return -EINVAL;
-		break;
-	default:
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/*
- * Queue one timer event reporting @missed periods that expired without an
- * event. Runs in the timer's context (hard IRQ for the hrtimer). When the
- * event is refused, the missed periods are carried to the next timer event
- * that is queued, so they are reported once the queue has room.
- */
-static void mypoll_timer_fire(struct mypoll_dev *mdev, u64 missed)
-{
-	struct mypoll_timer_state *t = &mdev->timer;
-	u64 carry = t->carry + missed;
-	u32 aux = min_t(u64, carry, U32_MAX);
-	int ret;
-
-	if (missed) {
-		atomic64_add(missed, &t->missed);
-		dev_dbg_ratelimited(mypoll_to_device(mdev),
-				    "timer missed %llu periods\n", missed);
-	}
-
-	ret = evcore_push(&mdev->timer_src, 0, aux, NULL, 0);
-	t->carry = ret < 0 ? carry : carry - aux;
-}
-
-static enum hrtimer_restart mypoll_hrtimer_fn(struct hrtimer *timer)
-{
-	struct mypoll_dev *mdev = container_of(timer, struct mypoll_dev,
-					       timer.hrtimer);
-	u64 period_ns = (u64)READ_ONCE(mdev->timer.period_us) * NSEC_PER_USEC;
-	u64 overruns;
-
-	overruns = hrtimer_forward_now(timer, ns_to_ktime(period_ns));
-	mypoll_timer_fire(mdev, overruns ? overruns - 1 : 0);
-	return HRTIMER_RESTART;
-}
-
-/* Jiffies until @ns nanoseconds have passed, at least one. */
-static unsigned long mypoll_delay_jiffies(u64 ns)
-{
-	return max(usecs_to_jiffies(DIV_ROUND_UP_ULL(ns, NSEC_PER_USEC)), 1UL);
-}
-
-static void mypoll_timer_work_fn(struct work_struct *work)
-{
-	struct mypoll_dev *mdev = container_of(to_delayed_work(work),
-					       struct mypoll_dev, timer.work);
-	struct mypoll_timer_state *t = &mdev->timer;
-	u64 period = (u64)READ_ONCE(t->period_us) * NSEC_PER_USEC;
-	u64 now = ktime_get_ns();
-	u64 periods;
-
-	/* Jiffies and the monotonic clock do not tick together. */
-	if (now < t->work_expires) {
-		schedule_delayed_work(&t->work,
-				      mypoll_delay_jiffies(t->work_expires - now));
-		return;
-	}
-
-	/*
-	 * Like hrtimer_forward_now(): periods stay on the grid set at start,
-	 * in CLOCK_MONOTONIC time, so a late run does not shift the next
-	 * ones; the expiries that passed since the one this run stands for
-	 * are missed (and so are those between two jiffies when the period
-	 * is shorter than a jiffy).
-	 */
-	periods = div64_u64(now - t->work_expires, period) + 1;
-	mypoll_timer_fire(mdev, periods - 1);
-
-	t->work_expires += periods * period;
-	schedule_delayed_work(&t->work,
-			      mypoll_delay_jiffies(t->work_expires - now));
-}
-
-static void mypoll_timer_stop_locked(struct mypoll_dev *mdev)
-{
-	struct mypoll_timer_state *t = &mdev->timer;
-
-	lockdep_assert_held(&mdev->lock);
-
-	if (!t->running)
-		return;
-	if (t->mode == MYPOLL_TIMER_HRTIMER)
-		hrtimer_cancel(&t->hrtimer);
-	else
-		cancel_delayed_work_sync(&t->work);
-	WRITE_ONCE(t->running, false);
-	dev_dbg(mypoll_to_device(mdev), "timer stopped\n");
-}
-
-/* (Re)start the timer with @mode and @period_us; nothing changes on error. */
-static int mypoll_timer_start_locked(struct mypoll_dev *mdev, u32 mode,
-				     u64 period_us)
-{
-	struct mypoll_timer_state *t = &mdev->timer;
-	u64 period_ns;
-	int ret;
-
-	lockdep_assert_held(&mdev->lock);
-
-	if (mdev->dead)
-		return -ENODEV;
-	ret = mypoll_timer_check(mode, period_us);
-	if (ret)
-		return ret;
-
-	mypoll_timer_stop_locked(mdev);
-	t->mode = mode;
-	WRITE_ONCE(t->period_us, period_us);
-
-	period_ns = period_us * NSEC_PER_USEC;
-	if (mode == MYPOLL_TIMER_HRTIMER) {
-		hrtimer_start(&t->hrtimer, ns_to_ktime(period_ns),
-			      HRTIMER_MODE_REL);
-	} else {
-		t->work_expires = ktime_get_ns() + period_ns;
-		schedule_delayed_work(&t->work,
-				      mypoll_delay_jiffies(period_ns));
-	}
-	WRITE_ONCE(t->running, true);
-	dev_dbg(mypoll_to_device(mdev), "timer started: %s, %llu us\n",
-		mypoll_timer_modes[mode], period_us);
-	return 0;
-}
-
-/* Change the period; a running timer applies it when it next re-arms. */
-static int mypoll_timer_set_period_locked(struct mypoll_dev *mdev,
-					  u64 period_us)
-{
-	int ret;
-
-	lockdep_assert_held(&mdev->lock);
-
-	ret = mypoll_timer_check(mdev->timer.mode, period_us);
-	if (ret)
-		return ret;
-	WRITE_ONCE(mdev->timer.period_us, period_us);
-	return 0;
-}
-
-/* Change the mode; a running timer restarts in the new mode. */
-static int mypoll_timer_set_mode_locked(struct mypoll_dev *mdev, u32 mode)
-{
-	struct mypoll_timer_state *t = &mdev->timer;
-	int ret;
-
-	lockdep_assert_held(&mdev->lock);
-
-	ret = mypoll_timer_check(mode, t->period_us);
-	if (ret)
-		return ret;
-	if (t->running)
-		return mypoll_timer_start_locked(mdev, mode, t->period_us);
-	t->mode = mode;
-	return 0;
 }
 
 /* Controls shared by the ioctls and sysfs */
@@ -909,7 +643,7 @@ static ssize_t timer_mode_show(struct device *dev,
 	mutex_lock(&mdev->lock);
 	mode = mdev->timer.mode;
 	mutex_unlock(&mdev->lock);
-	return sysfs_emit(buf, "%s\n", mypoll_timer_modes[mode]);
+	return sysfs_emit(buf, "%s\n", mypoll_timer_mode_name(mode));
 }
 
 static ssize_t timer_mode_store(struct device *dev,
@@ -920,9 +654,9 @@ static ssize_t timer_mode_store(struct device *dev,
 	int mode;
 	int ret;
 
-	mode = sysfs_match_string(mypoll_timer_modes, buf);
+	mode = mypoll_timer_mode_parse(buf);
 	if (mode < 0)
-		return -EINVAL;
+		return mode;
 
 	mutex_lock(&mdev->lock);
 	ret = mypoll_timer_set_mode_locked(mdev, mode);
@@ -1044,7 +778,7 @@ static int mypoll_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "timer_triggered=%llu\n", st.timer);
 	seq_printf(m, "queue_depth=%u\n", st.queue_depth);
 	seq_printf(m, "timer_running=%d\n", running);
-	seq_printf(m, "timer_mode=%s\n", mypoll_timer_modes[mode]);
+	seq_printf(m, "timer_mode=%s\n", mypoll_timer_mode_name(mode));
 	seq_printf(m, "timer_period_us=%llu\n", period_us);
 	seq_printf(m, "timer_missed=%llu\n", st.timer_missed);
 	seq_printf(m, "write=%llu\n", st.write);
@@ -1103,12 +837,7 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 	/* From here on mypoll_dev_release() frees it, whatever fails. */
 	kref_init(&mdev->kref);
 	mutex_init(&mdev->lock);
-	INIT_DELAYED_WORK(&mdev->timer.work, mypoll_timer_work_fn);
-	hrtimer_setup(&mdev->timer.hrtimer, mypoll_hrtimer_fn, CLOCK_MONOTONIC,
-		      HRTIMER_MODE_REL);
-	atomic64_set(&mdev->timer.missed, 0);
-	mdev->timer.mode = mode;
-	mdev->timer.period_us = timer_period_ms * USEC_PER_MSEC;
+	mypoll_timer_init(mdev, mode, timer_period_ms * USEC_PER_MSEC);
 	if (instances == 1)
 		strscpy(mdev->name, "mypoll", sizeof(mdev->name));
 	else
@@ -1172,7 +901,7 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 
 	dev_info(mypoll_to_device(mdev),
 		 "%u events, %s, timer %s %u us%s\n", queue_size,
-		 evcore_policy_name(policy), mypoll_timer_modes[mode],
+		 evcore_policy_name(policy), mypoll_timer_mode_name(mode),
 		 mdev->timer.period_us, timer_start ? ", running" : "");
 	return mdev;
 
@@ -1213,7 +942,7 @@ static int __init mypoll_check_params(u32 *policy, u32 *mode)
 		return -EINVAL;
 	}
 
-	ret = timer_mode ? sysfs_match_string(mypoll_timer_modes, timer_mode) :
+	ret = timer_mode ? mypoll_timer_mode_parse(timer_mode) :
 			   -EINVAL;
 	if (ret < 0) {
 		pr_err("timer_mode=%s: must be \"work\" or \"hrtimer\"\n",
