@@ -8,13 +8,17 @@
  * Controls are ioctls (include/uapi/linux/mypoll.h) and sysfs attributes;
  * a status dump is in debugfs. Documentation/userspace-api/mypoll.rst
  * describes the interface.
+ *
+ * This file holds the module parameters, the file operations and ioctls,
+ * the controls they share with sysfs, and the instances' lifetime; the
+ * timer is in timer.c, sysfs and debugfs in sysfs.c, the state they share
+ * in mypoll.h.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
-#include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/evcore.h>
@@ -26,13 +30,11 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
-#include <linux/overflow.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/mypoll.h>
 
@@ -91,14 +93,6 @@ static struct mypoll_dev *mypoll_devs[MYPOLL_MAX_INSTANCES];
  * devices down with no file open on them (the module is freed right after).
  */
 static bool mypoll_live;
-static struct dentry *mypoll_debugfs_root;
-
-static struct mypoll_dev *mypoll_from_device(struct device *dev)
-{
-	struct miscdevice *misc = dev_get_drvdata(dev);
-
-	return container_of(misc, struct mypoll_dev, misc);
-}
 
 /* Controls shared by the ioctls and sysfs */
 
@@ -108,11 +102,19 @@ static int mypoll_errno(int ret)
 	return ret == -ESHUTDOWN ? -ENODEV : ret;
 }
 
-/*
- * Generate @count manual events; returns how many were queued, or an
- * error when the device went away before any was.
+/**
+ * mypoll_trigger() - generate manual events
+ * @mdev: the device
+ * @count: how many, 1 to %MYPOLL_TRIGGER_MAX
+ *
+ * Each event is pushed without waiting: under any policy but drop-oldest,
+ * those that do not fit are refused and counted.
+ *
+ * Context: Process context, may sleep.
+ * Return: how many were queued; -EINVAL for a @count out of range;
+ * -ENODEV when the device went away before any was queued.
  */
-static int mypoll_trigger(struct mypoll_dev *mdev, u32 count)
+int mypoll_trigger(struct mypoll_dev *mdev, u32 count)
 {
 	int queued = 0;
 	u32 i;
@@ -133,13 +135,28 @@ static int mypoll_trigger(struct mypoll_dev *mdev, u32 count)
 	return queued;
 }
 
-static void mypoll_reset_stats(struct mypoll_dev *mdev)
+/**
+ * mypoll_reset_stats() - zero the counters of struct mypoll_stats
+ * @mdev: the device
+ *
+ * The live values (sequence, depth, size, readers, policy) stay.
+ *
+ * Context: Any context.
+ */
+void mypoll_reset_stats(struct mypoll_dev *mdev)
 {
 	evcore_queue_reset_stats(mdev->queue);
 	atomic64_set(&mdev->timer.missed, 0);
 }
 
-static void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st)
+/**
+ * mypoll_get_stats() - snapshot of the device's statistics
+ * @mdev: the device
+ * @st: filled in, reserved fields zeroed
+ *
+ * Context: Any context.
+ */
+void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st)
 {
 	struct evcore_source_stats src;
 	struct evcore_stats qs;
@@ -464,344 +481,13 @@ static const struct file_operations mypoll_fops = {
 	.show_fdinfo	= mypoll_show_fdinfo,
 };
 
-/* sysfs: /sys/class/misc/<name>/ and its statistics/ group */
-
-/*
- * One read-only attribute per statistic, named after its field of struct
- * mypoll_stats: stat_<field>_show() prints that field (a __u64 or a
- * __u32, both printed as unsigned decimal) and dev_attr_stat_<field> is
- * the attribute.
- */
-#define MYPOLL_STAT_ATTR(_field)					\
-static ssize_t stat_##_field##_show(struct device *dev,		\
-				    struct device_attribute *attr,	\
-				    char *buf)				\
-{									\
-	struct mypoll_stats st;						\
-									\
-	mypoll_get_stats(mypoll_from_device(dev), &st);			\
-	return sysfs_emit(buf, "%llu\n", (u64)st._field);		\
-}									\
-static struct device_attribute dev_attr_stat_##_field = {		\
-	.attr = { .name = #_field, .mode = 0444 },			\
-	.show = stat_##_field##_show,					\
-}
-
-MYPOLL_STAT_ATTR(generated);
-MYPOLL_STAT_ATTR(queued);
-MYPOLL_STAT_ATTR(dropped);
-MYPOLL_STAT_ATTR(dropped_full);
-MYPOLL_STAT_ATTR(overwritten);
-MYPOLL_STAT_ATTR(would_block);
-MYPOLL_STAT_ATTR(read);
-MYPOLL_STAT_ATTR(manual);
-MYPOLL_STAT_ATTR(timer);
-MYPOLL_STAT_ATTR(timer_missed);
-MYPOLL_STAT_ATTR(write);
-MYPOLL_STAT_ATTR(event_sequence);
-MYPOLL_STAT_ATTR(queue_depth);
-MYPOLL_STAT_ATTR(high_water);
-MYPOLL_STAT_ATTR(readers);
-
-/*
- * Parse a number written to a control attribute and apply it with the
- * device lock held. @apply returns 0 or a negative errno.
- */
-static ssize_t mypoll_store(struct device *dev, const char *buf,
-			    size_t count,
-			    int (*apply)(struct mypoll_dev *mdev, u64 val))
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-	u64 val;
-	int ret;
-
-	ret = kstrtou64(buf, 0, &val);
-	if (ret)
-		return ret;
-	mutex_lock(&mdev->lock);
-	ret = apply(mdev, val);
-	mutex_unlock(&mdev->lock);
-	return ret < 0 ? ret : count;
-}
-
-static int mypoll_apply_queue_size(struct mypoll_dev *mdev, u64 val)
-{
-	lockdep_assert_held(&mdev->lock);
-	/* evcore checks the range, once the value fits its argument. */
-	return val > U32_MAX ? -EINVAL : evcore_queue_resize(mdev->queue, val);
-}
-
-static int mypoll_apply_running(struct mypoll_dev *mdev, u64 val)
-{
-	lockdep_assert_held(&mdev->lock);
-	if (val > 1)
-		return -EINVAL;
-	if (!val)
-		mypoll_timer_stop_locked(mdev);
-	else if (!mdev->timer.running)
-		return mypoll_timer_start_locked(mdev, mdev->timer.mode,
-						 mdev->timer.period_us);
-	return 0;
-}
-
-static int mypoll_apply_period_ms(struct mypoll_dev *mdev, u64 val)
-{
-	u64 period_us;
-
-	/* The timer checks the range, once the product is exact. */
-	if (check_mul_overflow(val, (u64)USEC_PER_MSEC, &period_us))
-		return -EINVAL;
-	return mypoll_timer_set_period_locked(mdev, period_us);
-}
-
-static int mypoll_apply_trigger(struct mypoll_dev *mdev, u64 val)
-{
-	lockdep_assert_held(&mdev->lock);
-	return val > U32_MAX ? -EINVAL : mypoll_trigger(mdev, val);
-}
-
-static int mypoll_apply_reset(struct mypoll_dev *mdev, u64 val)
-{
-	lockdep_assert_held(&mdev->lock);
-	if (val != 1)
-		return -EINVAL;
-	mypoll_reset_stats(mdev);
-	return 0;
-}
-
-static ssize_t queue_size_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-
-	return sysfs_emit(buf, "%u\n", evcore_queue_capacity(mdev->queue));
-}
-
-static ssize_t queue_size_store(struct device *dev,
-				struct device_attribute *attr,
-				const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_queue_size);
-}
-static DEVICE_ATTR_RW(queue_size);
-
-static ssize_t timer_running_show(struct device *dev,
-				  struct device_attribute *attr, char *buf)
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-
-	return sysfs_emit(buf, "%d\n", READ_ONCE(mdev->timer.running));
-}
-
-static ssize_t timer_running_store(struct device *dev,
-				   struct device_attribute *attr,
-				   const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_running);
-}
-static DEVICE_ATTR_RW(timer_running);
-
-static ssize_t timer_period_show(struct device *dev,
-				 struct device_attribute *attr, char *buf)
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-	u32 period_us = READ_ONCE(mdev->timer.period_us);
-
-	return sysfs_emit(buf, "%u\n", period_us / (u32)USEC_PER_MSEC);
-}
-
-static ssize_t timer_period_store(struct device *dev,
-				  struct device_attribute *attr,
-				  const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_period_ms);
-}
-static DEVICE_ATTR_RW(timer_period);
-
-static ssize_t timer_period_us_show(struct device *dev,
-				    struct device_attribute *attr, char *buf)
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-
-	return sysfs_emit(buf, "%u\n", READ_ONCE(mdev->timer.period_us));
-}
-
-static ssize_t timer_period_us_store(struct device *dev,
-				     struct device_attribute *attr,
-				     const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_timer_set_period_locked);
-}
-static DEVICE_ATTR_RW(timer_period_us);
-
-static ssize_t timer_mode_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-	u32 mode;
-
-	mutex_lock(&mdev->lock);
-	mode = mdev->timer.mode;
-	mutex_unlock(&mdev->lock);
-	return sysfs_emit(buf, "%s\n", mypoll_timer_mode_name(mode));
-}
-
-static ssize_t timer_mode_store(struct device *dev,
-				struct device_attribute *attr,
-				const char *buf, size_t count)
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-	int mode;
-	int ret;
-
-	mode = mypoll_timer_mode_parse(buf);
-	if (mode < 0)
-		return mode;
-
-	mutex_lock(&mdev->lock);
-	ret = mypoll_timer_set_mode_locked(mdev, mode);
-	mutex_unlock(&mdev->lock);
-	return ret ? ret : count;
-}
-static DEVICE_ATTR_RW(timer_mode);
-
-static ssize_t overflow_policy_show(struct device *dev,
-				    struct device_attribute *attr, char *buf)
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-
-	return sysfs_emit(buf, "%s\n",
-			  evcore_policy_name(evcore_queue_policy(mdev->queue)));
-}
-
-static ssize_t overflow_policy_store(struct device *dev,
-				     struct device_attribute *attr,
-				     const char *buf, size_t count)
-{
-	struct mypoll_dev *mdev = mypoll_from_device(dev);
-	int policy;
-	int ret;
-
-	policy = evcore_policy_parse(buf);
-	if (policy < 0)
-		return policy;
-
-	mutex_lock(&mdev->lock);
-	ret = evcore_queue_set_policy(mdev->queue, policy);
-	mutex_unlock(&mdev->lock);
-	return ret ? ret : count;
-}
-static DEVICE_ATTR_RW(overflow_policy);
-
-static ssize_t trigger_store(struct device *dev, struct device_attribute *attr,
-			     const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_trigger);
-}
-static DEVICE_ATTR_WO(trigger);
-
-static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
-			   const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_reset);
-}
-static DEVICE_ATTR_WO(reset);
-
-static struct attribute *mypoll_attrs[] = {
-	&dev_attr_stat_queue_depth.attr,
-	&dev_attr_queue_size.attr,
-	&dev_attr_stat_high_water.attr,
-	&dev_attr_timer_running.attr,
-	&dev_attr_timer_period.attr,
-	&dev_attr_timer_period_us.attr,
-	&dev_attr_timer_mode.attr,
-	&dev_attr_overflow_policy.attr,
-	&dev_attr_stat_readers.attr,
-	&dev_attr_stat_event_sequence.attr,
-	&dev_attr_trigger.attr,
-	NULL
-};
-
-static const struct attribute_group mypoll_group = {
-	.attrs = mypoll_attrs,
-};
-
-static struct attribute *mypoll_stats_attrs[] = {
-	&dev_attr_stat_generated.attr,
-	&dev_attr_stat_queued.attr,
-	&dev_attr_stat_dropped.attr,
-	&dev_attr_stat_dropped_full.attr,
-	&dev_attr_stat_overwritten.attr,
-	&dev_attr_stat_would_block.attr,
-	&dev_attr_stat_read.attr,
-	&dev_attr_stat_manual.attr,
-	&dev_attr_stat_timer.attr,
-	&dev_attr_stat_timer_missed.attr,
-	&dev_attr_stat_write.attr,
-	&dev_attr_reset.attr,
-	NULL
-};
-
-static const struct attribute_group mypoll_stats_group = {
-	.name = "statistics",
-	.attrs = mypoll_stats_attrs,
-};
-
-static const struct attribute_group *mypoll_groups[] = {
-	&mypoll_group,
-	&mypoll_stats_group,
-	NULL
-};
-
-/* debugfs: /sys/kernel/debug/mypoll/<name>/status */
-
-static int mypoll_status_show(struct seq_file *m, void *unused)
-{
-	struct mypoll_dev *mdev = m->private;
-	struct mypoll_stats st;
-	u64 period_us;
-	bool running;
-	u32 mode;
-
-	mutex_lock(&mdev->lock);
-	running = mdev->timer.running;
-	mode = mdev->timer.mode;
-	period_us = mdev->timer.period_us;
-	mutex_unlock(&mdev->lock);
-	mypoll_get_stats(mdev, &st);
-
-	/* The first seven keys, in this order, are the original format. */
-	seq_printf(m, "event_sequence=%llu\n", st.event_sequence);
-	seq_printf(m, "generated=%llu\n", st.generated);
-	seq_printf(m, "dropped=%llu\n", st.dropped);
-	seq_printf(m, "manual_triggered=%llu\n", st.manual);
-	seq_printf(m, "timer_triggered=%llu\n", st.timer);
-	seq_printf(m, "queue_depth=%u\n", st.queue_depth);
-	seq_printf(m, "timer_running=%d\n", running);
-	seq_printf(m, "timer_mode=%s\n", mypoll_timer_mode_name(mode));
-	seq_printf(m, "timer_period_us=%llu\n", period_us);
-	seq_printf(m, "timer_missed=%llu\n", st.timer_missed);
-	seq_printf(m, "write=%llu\n", st.write);
-	seq_printf(m, "queued=%llu\n", st.queued);
-	seq_printf(m, "dropped_full=%llu\n", st.dropped_full);
-	seq_printf(m, "overwritten=%llu\n", st.overwritten);
-	seq_printf(m, "would_block=%llu\n", st.would_block);
-	seq_printf(m, "read=%llu\n", st.read);
-	seq_printf(m, "queue_size=%u\n", st.queue_size);
-	seq_printf(m, "high_water=%u\n", st.high_water);
-	seq_printf(m, "readers=%u\n", st.readers);
-	seq_printf(m, "overflow_policy=%s\n", evcore_policy_name(st.policy));
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(mypoll_status);
-
 /* Instances */
 
 static void mypoll_dev_destroy(struct mypoll_dev *mdev)
 {
 	/* No new opens, no sysfs access once this returns. */
 	misc_deregister(&mdev->misc);
-	debugfs_remove_recursive(mdev->debugfs_dir);
+	mypoll_debugfs_remove(mdev);
 
 	mutex_lock(&mdev->lock);
 	mdev->dead = true;
@@ -882,10 +568,7 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 		goto err_unregister_write;
 	}
 
-	/* debugfs is optional: its failures are ignored. */
-	mdev->debugfs_dir = debugfs_create_dir(mdev->name, mypoll_debugfs_root);
-	debugfs_create_file("status", 0444, mdev->debugfs_dir, mdev,
-			    &mypoll_status_fops);
+	mypoll_debugfs_add(mdev);
 
 	if (timer_start) {
 		mutex_lock(&mdev->lock);
@@ -942,8 +625,7 @@ static int __init mypoll_check_params(u32 *policy, u32 *mode)
 		return -EINVAL;
 	}
 
-	ret = timer_mode ? mypoll_timer_mode_parse(timer_mode) :
-			   -EINVAL;
+	ret = timer_mode ? mypoll_timer_mode_parse(timer_mode) : -EINVAL;
 	if (ret < 0) {
 		pr_err("timer_mode=%s: must be \"work\" or \"hrtimer\"\n",
 		       timer_mode ?: "");
@@ -973,8 +655,7 @@ static int __init mypoll_init(void)
 	if (ret)
 		return ret;
 
-	/* debugfs is optional: its failures are ignored. */
-	mypoll_debugfs_root = debugfs_create_dir("mypoll", NULL);
+	mypoll_debugfs_init();
 
 	for (i = 0; i < instances; i++) {
 		mdev = mypoll_dev_create(i, policy, mode);
@@ -993,7 +674,7 @@ err_destroy:
 		mypoll_dev_destroy(mypoll_devs[i]);
 		mypoll_devs[i] = NULL;
 	}
-	debugfs_remove_recursive(mypoll_debugfs_root);
+	mypoll_debugfs_exit();
 	return ret;
 }
 module_init(mypoll_init);
@@ -1006,7 +687,7 @@ static void __exit mypoll_exit(void)
 		mypoll_dev_destroy(mypoll_devs[i]);
 		mypoll_devs[i] = NULL;
 	}
-	debugfs_remove_recursive(mypoll_debugfs_root);
+	mypoll_debugfs_exit();
 }
 module_exit(mypoll_exit);
 

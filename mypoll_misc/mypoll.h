@@ -17,7 +17,9 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+struct attribute_group;
 struct dentry;
+struct mypoll_stats;
 
 /* "mypoll" followed by any unsigned int, and the NUL. */
 #define MYPOLL_NAME_LEN		(sizeof("mypoll") + 10)
@@ -98,6 +100,18 @@ static inline struct device *mypoll_to_device(struct mypoll_dev *mdev)
 {
 	return mdev->misc.this_device;
 }
+
+/* main.c: the controls the ioctls and sysfs share. */
+int mypoll_trigger(struct mypoll_dev *mdev, u32 count);
+void mypoll_reset_stats(struct mypoll_dev *mdev);
+void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st);
+
+/* sysfs.c: the attribute groups of every device, and debugfs. */
+extern const struct attribute_group *mypoll_groups[];
+void mypoll_debugfs_init(void);
+void mypoll_debugfs_exit(void);
+void mypoll_debugfs_add(struct mypoll_dev *mdev);
+void mypoll_debugfs_remove(struct mypoll_dev *mdev);
 
 /* timer.c; the _locked functions want &mypoll_dev.lock held. */
 const char *mypoll_timer_mode_name(u32 mode);
