@@ -89,6 +89,18 @@ static ssize_t mypoll_store(struct device *dev, const char *buf,
 	return ret < 0 ? ret : count;
 }
 
+/*
+ * <name>_store() for an attribute whose value is a number: parse it and
+ * apply it with @_apply, as mypoll_store() does.
+ */
+#define MYPOLL_STORE(_name, _apply)					\
+static ssize_t _name##_store(struct device *dev,			\
+			     struct device_attribute *attr,		\
+			     const char *buf, size_t count)		\
+{									\
+	return mypoll_store(dev, buf, count, _apply);			\
+}
+
 static int mypoll_apply_queue_size(struct mypoll_dev *mdev, u64 val)
 {
 	lockdep_assert_held(&mdev->lock);
@@ -142,12 +154,7 @@ static ssize_t queue_size_show(struct device *dev,
 	return sysfs_emit(buf, "%u\n", evcore_queue_capacity(mdev->queue));
 }
 
-static ssize_t queue_size_store(struct device *dev,
-				struct device_attribute *attr,
-				const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_queue_size);
-}
+MYPOLL_STORE(queue_size, mypoll_apply_queue_size);
 static DEVICE_ATTR_RW(queue_size);
 
 static ssize_t timer_running_show(struct device *dev,
@@ -158,12 +165,7 @@ static ssize_t timer_running_show(struct device *dev,
 	return sysfs_emit(buf, "%d\n", READ_ONCE(mdev->timer.running));
 }
 
-static ssize_t timer_running_store(struct device *dev,
-				   struct device_attribute *attr,
-				   const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_running);
-}
+MYPOLL_STORE(timer_running, mypoll_apply_running);
 static DEVICE_ATTR_RW(timer_running);
 
 static ssize_t timer_period_show(struct device *dev,
@@ -175,12 +177,7 @@ static ssize_t timer_period_show(struct device *dev,
 	return sysfs_emit(buf, "%u\n", period_us / (u32)USEC_PER_MSEC);
 }
 
-static ssize_t timer_period_store(struct device *dev,
-				  struct device_attribute *attr,
-				  const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_period_ms);
-}
+MYPOLL_STORE(timer_period, mypoll_apply_period_ms);
 static DEVICE_ATTR_RW(timer_period);
 
 static ssize_t timer_period_us_show(struct device *dev,
@@ -191,12 +188,7 @@ static ssize_t timer_period_us_show(struct device *dev,
 	return sysfs_emit(buf, "%u\n", READ_ONCE(mdev->timer.period_us));
 }
 
-static ssize_t timer_period_us_store(struct device *dev,
-				     struct device_attribute *attr,
-				     const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_timer_set_period_locked);
-}
+MYPOLL_STORE(timer_period_us, mypoll_timer_set_period_locked);
 static DEVICE_ATTR_RW(timer_period_us);
 
 static ssize_t timer_mode_show(struct device *dev,
@@ -258,18 +250,10 @@ static ssize_t overflow_policy_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(overflow_policy);
 
-static ssize_t trigger_store(struct device *dev, struct device_attribute *attr,
-			     const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_trigger);
-}
+MYPOLL_STORE(trigger, mypoll_apply_trigger);
 static DEVICE_ATTR_WO(trigger);
 
-static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
-			   const char *buf, size_t count)
-{
-	return mypoll_store(dev, buf, count, mypoll_apply_reset);
-}
+MYPOLL_STORE(reset, mypoll_apply_reset);
 static DEVICE_ATTR_WO(reset);
 
 static struct attribute *mypoll_attrs[] = {
