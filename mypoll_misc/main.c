@@ -604,6 +604,16 @@ err_free:
 
 /* Module */
 
+/* Undo mypoll_init() with @count instances created: the newest go first. */
+static void mypoll_destroy_instances(unsigned int count)
+{
+	while (count--) {
+		mypoll_dev_destroy(mypoll_devs[count]);
+		mypoll_devs[count] = NULL;
+	}
+	mypoll_debugfs_exit();
+}
+
 static int __init mypoll_check_params(u32 *policy, u32 *mode)
 {
 	int ret;
@@ -670,24 +680,14 @@ static int __init mypoll_init(void)
 	return 0;
 
 err_destroy:
-	while (i--) {
-		mypoll_dev_destroy(mypoll_devs[i]);
-		mypoll_devs[i] = NULL;
-	}
-	mypoll_debugfs_exit();
+	mypoll_destroy_instances(i);
 	return ret;
 }
 module_init(mypoll_init);
 
 static void __exit mypoll_exit(void)
 {
-	unsigned int i = instances;
-
-	while (i--) {
-		mypoll_dev_destroy(mypoll_devs[i]);
-		mypoll_devs[i] = NULL;
-	}
-	mypoll_debugfs_exit();
+	mypoll_destroy_instances(instances);
 }
 module_exit(mypoll_exit);
 
