@@ -50,16 +50,6 @@ static_assert(MYPOLL_PAYLOAD_MAX <= EVCORE_MAX_PAYLOAD);
 static_assert(MYPOLL_TRIGGER_MAX <= INT_MAX);
 static_assert(MYPOLL_SOURCE_WRITE <= EVCORE_SOURCE_ID_MAX);
 
-/**
- * struct mypoll_file - state of one open file
- * @mdev: the device, referenced until release
- * @reader: this file's evcore reader: its position, filter and watermark
- */
-struct mypoll_file {
-	struct mypoll_dev *mdev;
-	struct evcore_reader *reader;
-};
-
 static unsigned int instances = 1;
 module_param(instances, uint, 0444);
 MODULE_PARM_DESC(instances,

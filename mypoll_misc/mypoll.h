@@ -96,6 +96,19 @@ struct mypoll_dev {
 	struct dentry *debugfs_dir;
 };
 
+/**
+ * struct mypoll_file - state of one open file, its file->private_data
+ * @mdev: the device, referenced (&mypoll_dev.kref) until release
+ * @reader: this file's evcore reader: its position, filter and watermark;
+ *	evcore locks it
+ *
+ * Set at open and constant until release, so it needs no lock of its own.
+ */
+struct mypoll_file {
+	struct mypoll_dev *mdev;
+	struct evcore_reader *reader;
+};
+
 static inline struct device *mypoll_to_device(struct mypoll_dev *mdev)
 {
 	return mdev->misc.this_device;
