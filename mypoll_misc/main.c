@@ -353,16 +353,14 @@ static long mypoll_ioctl_control(struct mypoll_dev *mdev, unsigned int cmd,
 static long mypoll_ioctl_query(struct mypoll_dev *mdev, unsigned int cmd,
 			       void __user *argp)
 {
-	struct mypoll_timer t = { };
+	struct mypoll_timer t;
 	struct mypoll_stats st;
 
 	lockdep_assert_held(&mdev->lock);
 
 	switch (cmd) {
 	case MYPOLL_IOC_TIMER_GET:
-		t.mode = mdev->timer.mode;
-		t.running = mdev->timer.running;
-		t.period_us = mdev->timer.period_us;
+		mypoll_timer_get_locked(mdev, &t);
 		return copy_to_user(argp, &t, sizeof(t)) ? -EFAULT : 0;
 	case MYPOLL_IOC_GET_STATS:
 		mypoll_get_stats(mdev, &st);

@@ -20,6 +20,7 @@
 struct attribute_group;
 struct dentry;
 struct mypoll_stats;
+struct mypoll_timer;
 
 /* "mypoll" followed by any unsigned int, and the NUL. */
 #define MYPOLL_NAME_LEN		(sizeof("mypoll") + 10)
@@ -133,6 +134,7 @@ void mypoll_timer_init(struct mypoll_dev *mdev, u32 mode, u32 period_us);
 int mypoll_timer_start_locked(struct mypoll_dev *mdev, u32 mode,
 			      u64 period_us);
 void mypoll_timer_stop_locked(struct mypoll_dev *mdev);
+void mypoll_timer_get_locked(struct mypoll_dev *mdev, struct mypoll_timer *t);
 int mypoll_timer_set_period_locked(struct mypoll_dev *mdev, u64 period_us);
 int mypoll_timer_set_mode_locked(struct mypoll_dev *mdev, u32 mode);
 

@@ -313,14 +313,10 @@ static int mypoll_status_show(struct seq_file *m, void *unused)
 {
 	struct mypoll_dev *mdev = m->private;
 	struct mypoll_stats st;
-	u64 period_us;
-	bool running;
-	u32 mode;
+	struct mypoll_timer t;
 
 	mutex_lock(&mdev->lock);
-	running = mdev->timer.running;
-	mode = mdev->timer.mode;
-	period_us = mdev->timer.period_us;
+	mypoll_timer_get_locked(mdev, &t);
 	mutex_unlock(&mdev->lock);
 	mypoll_get_stats(mdev, &st);
 
@@ -331,9 +327,9 @@ static int mypoll_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "manual_triggered=%llu\n", st.manual);
 	seq_printf(m, "timer_triggered=%llu\n", st.timer);
 	seq_printf(m, "queue_depth=%u\n", st.queue_depth);
-	seq_printf(m, "timer_running=%d\n", running);
-	seq_printf(m, "timer_mode=%s\n", mypoll_timer_mode_name(mode));
-	seq_printf(m, "timer_period_us=%llu\n", period_us);
+	seq_printf(m, "timer_running=%u\n", t.running);
+	seq_printf(m, "timer_mode=%s\n", mypoll_timer_mode_name(t.mode));
+	seq_printf(m, "timer_period_us=%llu\n", t.period_us);
 	seq_printf(m, "timer_missed=%llu\n", st.timer_missed);
 	seq_printf(m, "write=%llu\n", st.write);
 	seq_printf(m, "queued=%llu\n", st.queued);

@@ -248,6 +248,24 @@ int mypoll_timer_start_locked(struct mypoll_dev *mdev, u32 mode,
 }
 
 /**
+ * mypoll_timer_get_locked() - the timer's configuration
+ * @mdev: the device
+ * @t: filled in: mode, period and whether the timer runs
+ *
+ * Context: &mypoll_dev.lock held.
+ */
+void mypoll_timer_get_locked(struct mypoll_dev *mdev, struct mypoll_timer *t)
+{
+	lockdep_assert_held(&mdev->lock);
+
+	*t = (struct mypoll_timer) {
+		.mode = mdev->timer.mode,
+		.running = mdev->timer.running,
+		.period_us = mdev->timer.period_us,
+	};
+}
+
+/**
  * mypoll_timer_set_period_locked() - change the period
  * @mdev: the device
  * @period_us: the new period in microseconds, within the current mode's
