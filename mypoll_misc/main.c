@@ -573,7 +573,8 @@ static struct mypoll_dev *mypoll_dev_create(unsigned int index, u32 policy,
 	dev_info(mypoll_to_device(mdev),
 		 "%u events, %s, timer %s %u us%s\n", queue_size,
 		 evcore_policy_name(policy), mypoll_timer_mode_name(mode),
-		 mdev->timer.period_us, timer_start ? ", running" : "");
+		 READ_ONCE(mdev->timer.period_us),
+		 timer_start ? ", running" : "");
 	return mdev;
 
 err_unregister_write:
