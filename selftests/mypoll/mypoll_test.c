@@ -406,10 +406,11 @@ FIXTURE_TEARDOWN(mypoll)
 }
 
 /*
- * Issue 1: one manual trigger must make poll and epoll report EPOLLIN,
- * and read() must then return exactly that record.
+ * One manual trigger must make poll and epoll report EPOLLIN, and read()
+ * must then return exactly that record, after which neither reports
+ * anything.
  */
-TEST_F(mypoll, issue1_trigger_poll_read)
+TEST_F(mypoll, trigger_wakes_poll_then_reads_one_record)
 {
 	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
 	struct mypoll_event ev[4];
