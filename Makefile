@@ -88,10 +88,10 @@ help:
 	@echo '  modules      build evcore.ko, mypoll_misc.ko and the test modules (default)'
 	@echo '  selftests    build the kselftests in selftests/mypoll'
 	@echo '  deps         install missing Debian packages (root), extract kernel tools'
-	@echo '  lint         checkpatch, sparse (C=2), W=1 and kernel-doc, as TAP'
+	@echo '  lint         checkpatch, sparse (C=2), W=1, kernel-doc, shellcheck, size, as TAP'
 	@echo '  check        deps, build, lint, then the tests in one VM boot, as TAP'
 	@echo '  demo         boot a VM and show events arriving from every source'
-	@echo '  bench        speed and memory against the kernel's own queues, in a VM'
+	@echo "  bench        speed and memory against the kernel's own queues, in a VM"
 	@echo '  check-build  build against every supported kernel with W=1'
 	@echo '  check-debug  run the tests on a debug kernel (lockdep, KASAN, ...)'
 	@echo '  install      modules_install and depmod (INSTALL_MOD_PATH honoured)'

@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# What in a guest's kernel log reports a problem, for scripts/vm-run (any
+# of it fails a run: `make check`, `make demo`, `make bench`) and
+# scripts/check-debug (one result per checker), sourced as
+#
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib/klog.sh"
+#
+# The patterns are extended regular expressions (grep -E) matched against
+# the kernel log, one report line at a time.
+
+# The variables are for the scripts that source this file.
+# shellcheck disable=SC2034
+
+# Each checker's reports, by their first line. lockdep (PROVE_LOCKING,
+# PROVE_RCU) and DEBUG_ATOMIC_SLEEP:
+klog_lockdep='possible circular locking|inconsistent lock state|possible recursive locking|irq lock inversion|lock held when returning|bad unlock balance|held lock freed|suspicious RCU usage|Invalid wait context|BUG: spinlock|BUG: sleeping function called|BUG: scheduling while atomic|BUG: using smp_processor_id|INFO: trying to register non-static key|turning off the locking correctness validator'
+klog_kasan='BUG: KASAN'
+klog_ubsan='UBSAN:'
+klog_odebug='ODEBUG:'
+# Any other report: warnings, BUGs, oopses, list corruption, RCU stalls
+# ("detected stalls", "self-detected stall", "detected expedited stalls"),
+# soft and hard lockups, hung tasks, panics.
+klog_other='WARNING:|BUG:|Oops|general protection|kernel BUG at|list_(add|del) corruption|detected (expedited )?stall|soft lockup|hard LOCKUP|blocked for more than|Kernel panic'
+# Any other line of a checker's, and those of theirs that report nothing
+# wrong (boot messages).
+klog_checkers='INFO: possible|lockdep|KASAN|UBSAN|kmemleak|DEBUG_OBJECTS|ODEBUG'
+klog_benign='kmemleak: Kernel memory leak detector (initialized|disabled)|kmemleak: Automatic memory scanning thread started|ODEBUG: selftest passed|RCU lockdep checking is enabled'
+klog_bad="$klog_lockdep|$klog_kasan|$klog_ubsan|$klog_odebug|$klog_other|$klog_checkers"
+
+# The taint flags loading our modules sets: O (out-of-tree), E (unsigned)
+# and N (test). Any other (W warning, D oops, B bad page, L soft lockup,
+# ...) says something went wrong.
+klog_taint_modules=$(((1 << 12) | (1 << 13) | (1 << 18)))
+
+# klog_problems FILE: FILE's lines that report a problem.
+klog_problems() {
+	grep -E "$klog_bad" "$1" | grep -v -E "$klog_benign" || true
+}
+
+# klog_first PATTERN FILE [EXCLUDE]: the number of FILE's first line that
+# matches PATTERN, is not benign and does not match EXCLUDE; nothing when
+# there is none.
+klog_first() {
+	grep -n -E "$1" "$2" | grep -v -E "$klog_benign${3:+|$3}" |
+		sed -n '1s/:.*//p' || true
+}
+
+# klog_tainted VALUE: true when the taint VALUE (/proc/sys/kernel/tainted)
+# has a flag besides the modules' own, or is not a number.
+klog_tainted() {
+	case "$1" in
+	''|*[!0-9]*) return 0 ;;
+	esac
+	[ $(($1 & ~klog_taint_modules)) -ne 0 ]
+}
