@@ -2970,14 +2970,15 @@ static void evt_free_round(struct evt_ctx *ctx, struct evt_free_race *f,
 	get_task_struct(task);
 	wake_up_process(task);
 	wait_for_completion(&f->started);
-	msleep(20);
+	/* A few pushes first (awaited: a loaded emulator runs late). */
+	evt_wait_for(atomic_read(&f->pushes[0]) >= 3);
 
 	atomic_set(&f->phase, 1);
 	*held_during += atomic_read(&f->inside);
 	evcore_source_unregister(&f->src);
 	atomic_set(&f->phase, 2);
 	/* Pushes after the free are the ones that would touch it. */
-	msleep(20);
+	evt_wait_for(atomic_read(&f->pushes[2]) >= 3);
 	WRITE_ONCE(f->stop, true);
 	kthread_stop(task);
 	put_task_struct(task);
