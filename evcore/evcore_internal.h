@@ -271,8 +271,10 @@ static inline u64 evcore_refused_at_locked(struct evcore_queue *q, u64 seq)
 	return q->refused;
 }
 
-static inline bool evcore_wanted(struct evcore_reader *r, u32 source_id)
+static inline bool evcore_wanted_locked(struct evcore_reader *r,
+					u32 source_id)
 {
+	lockdep_assert_held(&r->q->lock);
 	return r->filter & BIT_ULL(source_id);
 }
 
@@ -291,6 +293,7 @@ static inline u64 evcore_sum_wanted_locked(struct evcore_reader *r,
 /* The records ever queued of the sources @r wants. */
 static inline u64 evcore_wanted_total_locked(struct evcore_reader *r)
 {
+	lockdep_assert_held(&r->q->lock);
 	return evcore_sum_wanted_locked(r, r->q->src_total);
 }
 
@@ -303,6 +306,7 @@ static inline u64
 evcore_outstanding_locked(struct evcore_reader *r,
 			  const struct evcore_cursor *c)
 {
+	lockdep_assert_held(&r->q->lock);
 	return evcore_wanted_total_locked(r) - c->acct;
 }
 

@@ -311,7 +311,7 @@ static unsigned int evcore_fill_locked(struct evcore_reader *r,
 		if (c.pos == q->head)
 			break;
 		slot = evcore_slot_locked(q, c.pos++);
-		if (!evcore_wanted(r, slot->ev.source_id)) {
+		if (!evcore_wanted_locked(r, slot->ev.source_id)) {
 			c.filtered++;
 			continue;
 		}

@@ -125,6 +125,7 @@ static int mypoll_apply_period_ms(struct mypoll_dev *mdev, u64 val)
 {
 	u64 period_us;
 
+	lockdep_assert_held(&mdev->lock);
 	/* The timer checks the range, once the product is exact. */
 	if (check_mul_overflow(val, (u64)USEC_PER_MSEC, &period_us))
 		return -EINVAL;
