@@ -27,6 +27,10 @@ klog_other='WARNING:|BUG:|Oops|general protection|kernel BUG at|list_(add|del) c
 # wrong (boot messages).
 klog_checkers='INFO: possible|lockdep|KASAN|UBSAN|kmemleak|DEBUG_OBJECTS|ODEBUG'
 klog_benign='kmemleak: Kernel memory leak detector (initialized|disabled)|kmemleak: Automatic memory scanning thread started|ODEBUG: selftest passed|RCU lockdep checking is enabled'
+# A stack frame ("[  208.05]  ? lockdep_hardirqs_on+0x7c/0x100"), as in
+# the dumps of fault injection: it names a checker's function, but a report
+# is found by its first line, never by its frames.
+klog_benign="$klog_benign|\\] +(\\? )?[A-Za-z0-9_.]+\\+0x[0-9a-f]+/0x[0-9a-f]+"
 klog_bad="$klog_lockdep|$klog_kasan|$klog_ubsan|$klog_odebug|$klog_other|$klog_checkers"
 
 # The taint flags loading our modules sets: O (out-of-tree), E (unsigned)
