@@ -6,6 +6,15 @@
 #
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
+# apt_lock APTDIR: until the script exits, hold the lock that makes the
+# runs on one private apt directory take turns. apt's own locks are off
+# (Debug::NoLocking), and two updates into one lists/ at once leave an
+# empty index that the stamp then calls fresh.
+apt_lock() {
+	exec 9> "$1/.lock"
+	flock 9
+}
+
 # apt_refresh WHAT STAMP MAX_AGE MIRROR OPTION...: refresh the package index
 # WHAT names (apt-get OPTION... update) when STAMP, touched by the last
 # refresh that succeeded, is MAX_AGE seconds old or missing. When the
