@@ -70,8 +70,9 @@ bench:
 check-build:
 	$(EVCORE_ROOT)/scripts/check-build
 
+# LANES=kasan or LANES=rt runs one of the two debug kernels.
 check-debug:
-	$(EVCORE_ROOT)/scripts/check-debug
+	$(EVCORE_ROOT)/scripts/check-debug $(foreach l,$(LANES),--lane $(l))
 
 # INSTALL_MOD_PATH (a staging root) is honoured by kbuild and by depmod.
 install: modules
@@ -95,6 +96,7 @@ help:
 	@echo '  demo         boot a VM and show events arriving from every source'
 	@echo "  bench        speed and memory against the kernel's own queues, in a VM"
 	@echo '  check-build  build against every supported kernel with W=1'
-	@echo '  check-debug  run the tests on a debug kernel (lockdep, KASAN, ...)'
+	@echo '  check-debug  the tests on two debug kernels: KASAN, and PREEMPT_RT + KCSAN'
+	@echo '               (LANES=kasan or LANES=rt for one)'
 	@echo '  install      modules_install and depmod (INSTALL_MOD_PATH honoured)'
 	@echo '  clean        remove build products (not build/ksrc)'

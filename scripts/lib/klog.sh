@@ -19,6 +19,7 @@ klog_lockdep='possible circular locking|inconsistent lock state|possible recursi
 klog_kasan='BUG: KASAN'
 klog_ubsan='UBSAN:'
 klog_odebug='ODEBUG:'
+klog_kcsan='BUG: KCSAN:'
 # Any other report: warnings, BUGs, oopses, list corruption, RCU stalls
 # ("detected stalls", "self-detected stall", "detected expedited stalls"),
 # soft and hard lockups, hung tasks, panics.
@@ -49,6 +50,47 @@ klog_problems() {
 klog_first() {
 	grep -n -E "$1" "$2" | grep -v -E "$klog_benign${3:+|$3}" |
 		sed -n '1s/:.*//p' || true
+}
+
+# klog_kcsan_reports [--full] FILE: one "ours|theirs<TAB>TITLE" line per
+# KCSAN report in FILE (TITLE as "data-race in f / g"); a report is ours
+# when one of its frames is in evcore, mypoll_misc or their test modules.
+# With --full, the whole text of each report of ours instead.
+klog_kcsan_reports() {
+	local full=0
+
+	if [ "$1" = --full ]; then
+		full=1
+		shift
+	fi
+	sed -E 's/^\[ *[0-9.]+\] //' "$1" | awk -v full="$full" '
+	function flush() {
+		if (!inside)
+			return
+		if (!full)
+			print (ours ? "ours" : "theirs") "\t" title
+		else if (ours)
+			printf "%s", text
+		inside = 0
+	}
+	/BUG: KCSAN: / {
+		flush()
+		inside = 1
+		ours = 0
+		title = $0
+		sub(/.*BUG: KCSAN: /, "", title)
+		text = $0 "\n"
+		next
+	}
+	!inside { next }
+	/^=+$/ { flush(); next }
+	{
+		text = text $0 "\n"
+		if ($0 ~ /\[(evcore[a-z_]*|mypoll_misc)\]/ ||
+		    $0 ~ /(^|[ \t])(evcore|mypoll)_[A-Za-z0-9_.]*\+0x/)
+			ours = 1
+	}
+	END { flush() }'
 }
 
 # klog_tainted VALUE: true when the taint VALUE (/proc/sys/kernel/tainted)
