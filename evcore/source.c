@@ -487,7 +487,8 @@ out_rcu:
  * the queue lock is a sleeping spinlock_t: push from threaded interrupt
  * handlers, softirq hrtimers (not %HRTIMER_MODE_HARD), workqueues or
  * process context, never from hard interrupt context (hard hrtimers,
- * %IRQF_NO_THREAD handlers, under a raw_spinlock_t).
+ * %IRQF_NO_THREAD handlers, under a raw_spinlock_t). Lockdep's raw-lock
+ * nesting check reports a push from those on every kernel.
  * Return: 0 when queued; -ENOSPC when refused because the queue is full
  * (counted as dropped, reported in-band); -EINVAL for @flags outside
  * %EVCORE_EVENT_SOURCE_FLAGS; -EMSGSIZE when @len is too large; -ENODEV
