@@ -37,7 +37,7 @@ export CONFIG_EVCORE CONFIG_EVCORE_SELFTEST CONFIG_EVCORE_TORTURE \
 KBUILD_ARGS	:= -C $(KDIR) M=$(EVCORE_ROOT)
 
 .PHONY: all modules selftests deps lint check demo bench check-build \
-	check-debug install clean help
+	check-debug torture-mutants install clean help
 
 all: modules
 
@@ -74,6 +74,9 @@ check-build:
 check-debug:
 	$(EVCORE_ROOT)/scripts/check-debug $(foreach l,$(LANES),--lane $(l))
 
+torture-mutants: modules
+	$(EVCORE_ROOT)/scripts/torture-mutants
+
 # INSTALL_MOD_PATH (a staging root) is honoured by kbuild and by depmod.
 install: modules
 	$(MAKE) $(KBUILD_ARGS) modules_install
@@ -84,7 +87,7 @@ clean:
 	$(MAKE) $(KBUILD_ARGS) clean
 	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
-		$(EVCORE_ROOT)/build/vm
+		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants
 
 help:
 	@echo 'Targets (KDIR=$(KDIR)):'
@@ -98,5 +101,7 @@ help:
 	@echo '  check-build  build against every supported kernel with W=1'
 	@echo '  check-debug  the tests on two debug kernels: KASAN, and PREEMPT_RT + KCSAN'
 	@echo '               (LANES=kasan or LANES=rt for one)'
+	@echo '  torture-mutants  show that the torture case catches the bugs in'
+	@echo '               evcore/tests/mutants/, each put back in a scratch copy'
 	@echo '  install      modules_install and depmod (INSTALL_MOD_PATH honoured)'
 	@echo '  clean        remove build products (not build/ksrc)'
