@@ -53,9 +53,15 @@ klog_first() {
 }
 
 # klog_kcsan_reports [--full] FILE: one "ours|theirs<TAB>TITLE" line per
-# KCSAN report in FILE (TITLE as "data-race in f / g"); a report is ours
-# when one of its frames is in evcore, mypoll_misc or their test modules.
-# With --full, the whole text of each report of ours instead.
+# KCSAN report in FILE (TITLE as "data-race in f / g"). A report is ours
+# when one of the racing accesses is in evcore, mypoll_misc or their test
+# modules (the first frame under "read/write ... by ...:"), or when both
+# stacks pass through them (two of our paths racing inside a kernel
+# helper; a report without access lines is ours when any frame is). A
+# race between two kernel functions that one of our threads
+# merely called into, such as the hrtimer sleeper under usleep_range(), is
+# the kernel's. With --full, the whole text of each report of ours
+# instead.
 klog_kcsan_reports() {
 	local full=0
 
@@ -67,16 +73,21 @@ klog_kcsan_reports() {
 	function flush() {
 		if (!inside)
 			return
+		ours = top || stacks >= 2 || (!headers && any)
 		if (!full)
 			print (ours ? "ours" : "theirs") "\t" title
 		else if (ours)
 			printf "%s", text
 		inside = 0
 	}
+	function mine(l) {
+		return l ~ /\[(evcore[a-z_]*|mypoll_misc)\]/ ||
+		       l ~ /(^|[ \t])(evcore|mypoll)_[A-Za-z0-9_.]*\+0x/
+	}
 	/BUG: KCSAN: / {
 		flush()
 		inside = 1
-		ours = 0
+		top = stacks = first = in_stack = headers = any = 0
 		title = $0
 		sub(/.*BUG: KCSAN: /, "", title)
 		text = $0 "\n"
@@ -86,9 +97,28 @@ klog_kcsan_reports() {
 	/^=+$/ { flush(); next }
 	{
 		text = text $0 "\n"
-		if ($0 ~ /\[(evcore[a-z_]*|mypoll_misc)\]/ ||
-		    $0 ~ /(^|[ \t])(evcore|mypoll)_[A-Za-z0-9_.]*\+0x/)
-			ours = 1
+		any = any || mine($0)
+		if ($0 ~ / (to|from) 0x[0-9a-f]+ of [0-9]+ bytes by /) {
+			first = 1
+			in_stack = 1
+			counted = 0
+			headers++
+			next
+		}
+		if ($0 ~ /^ *$/) {
+			in_stack = 0
+			next
+		}
+		if (!in_stack)
+			next
+		if (mine($0)) {
+			if (first)
+				top = 1
+			if (!counted)
+				stacks++
+			counted = 1
+		}
+		first = 0
 	}
 	END { flush() }'
 }
