@@ -196,6 +196,12 @@ struct tt_stream {
 	u64 read;
 	u64 lost;
 	u64 next_seq;
+	/*
+	 * Set for a reader taking every source all phase: each record is
+	 * then exactly the next one, or comes after a loss record that
+	 * counts at least the gap.
+	 */
+	bool exact;
 	u64 bad;
 	char why[160];
 	struct tt_last last[TT_NR_SRC + 1];
@@ -240,8 +246,14 @@ struct tt {
 	struct mm_struct *mm;
 	unsigned long ubuf;
 	struct rnd_state rnd;
-	/* Ticks of the hard timer that ran in hard interrupt context. */
+	/* Ticks of the hard timer in hard interrupt context, this phase. */
 	unsigned long hardirq_ticks;
+	/* Set while tt_work_fn() pushes. */
+	atomic_t work_busy;
+	/* Set when a thread did not finish a stage: the run stops there. */
+	bool aborted;
+	/* Runs of the resize probe: the queue shrunk to its depth. */
+	unsigned int probes;
 	/* Producers' pace in the phase: 1, or 4 times slower. */
 	u32 pace;
 	/* Stage and phase number, set by the controller. */
@@ -374,8 +386,16 @@ static void tt_work_fn(struct irq_work *w)
 {
 	struct tt *tt = container_of(w, struct tt, work);
 
+	/*
+	 * The work is pending again as soon as it starts to run, so the
+	 * other CPU's timer may run it a second time meanwhile: one push at
+	 * a time, the producer's counts are its own.
+	 */
+	if (atomic_cmpxchg(&tt->work_busy, 0, 1))
+		return;
 	if (tt_running(tt))
 		tt_push(&tt->prod[TT_P_IRQWORK], -1);
+	atomic_set_release(&tt->work_busy, 0);
 }
 
 /* Tell the controller one more thread reached the end of a stage. */
@@ -505,13 +525,17 @@ static void tt_feed(struct tt *tt, struct tt_stream *s, u64 filter,
 		if (ev->seq < s->next_seq)
 			tt_bad(s, "seq %llu after %llu", ev->seq, s->next_seq);
 		if (ev->flags & EVCORE_EVENT_LOSS) {
-			if (!ev->lost || ev->source_id != EVCORE_SOURCE_NONE)
-				tt_bad(s, "loss record at %llu: lost %llu",
-				       ev->seq, ev->lost);
+			if (!ev->lost || ev->source_id != EVCORE_SOURCE_NONE ||
+			    (s->exact && ev->seq - s->next_seq > ev->lost))
+				tt_bad(s, "loss record at %llu after %llu: lost %llu",
+				       ev->seq, s->next_seq, ev->lost);
 			s->lost += ev->lost;
 			s->next_seq = ev->seq;
 			continue;
 		}
+		if (s->exact && ev->seq != s->next_seq)
+			tt_bad(s, "seq %llu where %llu was next", ev->seq,
+			       s->next_seq);
 		s->next_seq = ev->seq + 1;
 		s->read++;
 		if (!ev->source_id || ev->source_id > TT_NR_SRC ||
@@ -721,7 +745,7 @@ static void tt_churn_reader(struct tt *tt, struct tt_reader *rd)
 	while (n-- && tt_running(tt)) {
 		if (tt_on(tt, TT_FILTER) && !tt_rand(&rd->rnd, 4)) {
 			WRITE_ONCE(rd->filter, tt_rand(&rd->rnd, 2) ? U64_MAX :
-				   (u64)tt_rand(&rd->rnd, 1U << (TT_NR_SRC + 1)) << 1);
+				   (u64)tt_rand(&rd->rnd, 1U << TT_NR_SRC) << 1);
 			evcore_reader_set_filter(rd->r, rd->filter);
 		}
 		if (tt_on(tt, TT_WATERMARK) && !tt_rand(&rd->rnd, 4)) {
@@ -929,11 +953,16 @@ static void tt_signal_all(struct tt *tt, bool readers_only)
 	for (i = 0; i < TT_NR_READERS; i++)
 		if (tt->rd[i].task)
 			send_sig(SIGUSR1, tt->rd[i].task, 1);
+	for (i = 0; i < TT_NR_READERS; i++)
+		wake_up_all(&tt->rd[i].self);
 	if (readers_only)
 		return;
 	for (i = 0; i < TT_NR_PROD; i++)
 		if (tt->prod[i].task)
 			send_sig(SIGUSR1, tt->prod[i].task, 1);
+	for (i = 0; i < TT_NR_CHURN; i++)
+		if (tt->churn[i].task)
+			send_sig(SIGUSR1, tt->churn[i].task, 1);
 }
 
 /* What a stuck reader was doing, for the log. */
@@ -1037,6 +1066,7 @@ static void tt_probe_resize(struct tt *tt)
 		if (evcore_queue_resize(tt->q, st.depth))
 			return;
 	}
+	tt->probes++;
 	tt_check_sleepers(tt, "queue shrunk to its depth");
 }
 
@@ -1079,7 +1109,9 @@ static void tt_chaos(struct tt *tt)
 		rd = &tt->rd[TT_R_BLOCK + tt_rand(&tt->rnd, TT_R_IDLE - TT_R_BLOCK)];
 		cap = evcore_queue_capacity(tt->q);
 		/* -EINVAL when a resize came between: allowed. */
-		evcore_reader_set_watermark(rd->r, 1 + tt_rand(&tt->rnd, cap));
+		if (rd->r)
+			evcore_reader_set_watermark(rd->r,
+						    1 + tt_rand(&tt->rnd, cap));
 	}
 }
 
@@ -1137,6 +1169,8 @@ static unsigned int tt_check_phase(struct tt *tt, unsigned int phase)
 	}
 	for (i = 0; i < TT_NR_READERS; i++) {
 		rd = &tt->rd[i];
+		if (!rd->r)
+			continue;
 		want = 0;
 		for (id = 1; id <= TT_NR_SRC; id++)
 			want += rd->filter & BIT_ULL(id) ? gen[id] : ref[id];
@@ -1195,6 +1229,7 @@ static void tt_release(struct tt *tt)
 /* The configuration of the next phase. */
 static void tt_reconfigure(struct tt *tt)
 {
+	struct evcore_stats st;
 	struct tt_reader *rd;
 	u32 cap, policy;
 	unsigned int i;
@@ -1213,8 +1248,11 @@ static void tt_reconfigure(struct tt *tt)
 			tt_fail(tt, "resize to %u: %d", cap, ret);
 	}
 	cap = evcore_queue_capacity(tt->q);
+	evcore_queue_get_stats(tt->q, &st);
 	for (i = 0; i < TT_NR_READERS; i++) {
 		rd = &tt->rd[i];
+		if (!rd->r)
+			continue;
 		filter = U64_MAX;
 		if (i == TT_R_IDLE)
 			filter = 0;
@@ -1231,7 +1269,13 @@ static void tt_reconfigure(struct tt *tt)
 			tt_fail(tt, "watermark %u of %u: %d", rd->watermark,
 				cap, ret);
 		rd->pause_us = tt_rand(&tt->rnd, 3) * 1000;
-		/* Sequence order holds across phases too. */
+		/*
+		 * Every reader has read up to the head: sequence order holds
+		 * across phases too, and from there a reader taking every
+		 * source reads every record.
+		 */
+		rd->s.next_seq = st.next_seq;
+		rd->s.exact = filter == U64_MAX;
 		rd->s.read = 0;
 		rd->s.lost = 0;
 		rd->s.bad = 0;
@@ -1244,6 +1288,7 @@ static void tt_reconfigure(struct tt *tt)
 	}
 	atomic64_set(&tt->churn_read, 0);
 	tt->churn_bad = 0;
+	WRITE_ONCE(tt->hardirq_ticks, 0);
 	WRITE_ONCE(tt->pace, tt_rand(&tt->rnd, 2) ? 1 : 4);
 	evcore_queue_reset_stats(tt->q);
 }
@@ -1276,7 +1321,8 @@ static void tt_phase(struct tt *tt, unsigned int phase, unsigned long len)
 	tt_stop_timers(tt);
 	if (!tt_wait_acks(tt, "the producers were told to stop")) {
 		tt_signal_all(tt, false);
-		tt_wait_acks(tt, "a signal");
+		if (!tt_wait_acks(tt, "a signal"))
+			goto abort;
 	}
 	tt_check_sleepers(tt, "producers stopped");
 	if (tt_on(tt, TT_RESIZE) && tt_settle(tt))
@@ -1287,7 +1333,7 @@ static void tt_phase(struct tt *tt, unsigned int phase, unsigned long len)
 	WRITE_ONCE(tt->stage, TT_DRAIN);
 	tt_signal_all(tt, true);
 	if (!tt_wait_acks(tt, "the readers were told to drain"))
-		return;
+		goto abort;
 	tt_drain(tt, idle);
 	WRITE_ONCE(tt->stage, TT_IDLE);
 
@@ -1297,6 +1343,16 @@ static void tt_phase(struct tt *tt, unsigned int phase, unsigned long len)
 	tt_check_phase(tt, phase);
 	pr_info("%s %u - phase %u\n", tt->failures == before ? "ok" : "not ok",
 		tt->tests, phase);
+	return;
+
+abort:
+	/*
+	 * A thread stuck in a stage would still touch what the next phase
+	 * resets: stop here, and let the teardown shut the queue down.
+	 */
+	tt->aborted = true;
+	tt->tests++;
+	pr_info("not ok %u - phase %u\n", tt->tests, phase);
 }
 
 /*
@@ -1305,17 +1361,34 @@ static void tt_phase(struct tt *tt, unsigned int phase, unsigned long len)
  */
 static void tt_shutdown(struct tt *tt)
 {
-	unsigned int before = tt->failures;
+	unsigned long progress[TT_NR_READERS], deadline;
+	unsigned int before = tt->failures, i;
+	struct tt_reader *rd;
 	struct evcore_stats st;
 
 	tt_reconfigure(tt);
 	atomic_set(&tt->pending, tt_threads(tt, true));
 	tt_release(tt);
 	schedule_timeout_idle(HZ / 2);
+	for (i = 0; i < TT_NR_READERS; i++)
+		progress[i] = READ_ONCE(tt->rd[i].progress);
 	evcore_queue_shutdown(tt->q);
 	if (tt_read(tt, &tt->rd[TT_R_IDLE], &tt->rd[TT_R_IDLE].s, 1, true) !=
 	    -ENODEV)
 		tt_fail(tt, "a read after shutdown did not fail with ENODEV");
+	/* Shutdown wakes every reader: none may need the signal below. */
+	deadline = jiffies + stall_s * HZ;
+	for (i = 0; i < TT_NR_READERS; i++) {
+		rd = &tt->rd[i];
+		while (rd->task && READ_ONCE(rd->in_read) &&
+		       READ_ONCE(rd->progress) == progress[i] &&
+		       time_before(jiffies, deadline))
+			schedule_timeout_idle(1);
+		if (rd->task && READ_ONCE(rd->in_read) &&
+		    READ_ONCE(rd->progress) == progress[i])
+			tt_fail(tt, "reader %u still asleep %us after shutdown",
+				i, stall_s);
+	}
 	schedule_timeout_idle(HZ / 10);
 	WRITE_ONCE(tt->stage, TT_STOP);
 	tt_stop_timers(tt);
@@ -1434,6 +1507,9 @@ static int tt_setup(struct tt *tt)
 		rd->slot = i;
 		init_waitqueue_head(&rd->self);
 		prandom_seed_state(&rd->rnd, tt->rnd.s1 + 2000 + i);
+		/* A reader nobody reads would hold the queue: not opened. */
+		if (rneeds[i] >= 0 && !tt_on(tt, rneeds[i]))
+			continue;
 		rd->kbuf = kvmalloc(TT_SLOT_SIZE, GFP_KERNEL);
 		if (!rd->kbuf)
 			return -ENOMEM;
@@ -1447,7 +1523,7 @@ static int tt_setup(struct tt *tt)
 			init_poll_funcptr(&rd->pt, tt_poll_queue);
 			evcore_poll(rd->r, NULL, &rd->pt);
 		}
-		if (rneeds[i] < 0 || !tt_on(tt, rneeds[i]))
+		if (rneeds[i] < 0)
 			continue;
 		ret = tt_start(tt, &rd->task, tt_reader_fn, rd, "reader");
 		if (ret)
@@ -1473,11 +1549,12 @@ static void tt_teardown(struct tt *tt)
 	struct tt_reader *rd;
 	unsigned int i;
 
-	/* Whatever still waits in evcore returns. */
+	/* Whatever still waits in evcore returns, and in its own waits. */
 	if (!IS_ERR_OR_NULL(tt->q))
 		evcore_queue_shutdown(tt->q);
 	WRITE_ONCE(tt->stage, TT_EXIT);
 	wake_up_all(&tt->go_wq);
+	tt_signal_all(tt, false);
 	tt_stop_timers(tt);
 	for (i = 0; i < TT_NR_PROD; i++) {
 		if (!tt->prod[i].task)
@@ -1567,9 +1644,15 @@ static int __init tt_init(void)
 			goto out_teardown;
 	}
 
-	for (i = 1; i <= n; i++)
+	for (i = 1; i <= n && !tt->aborted; i++)
 		tt_phase(tt, i, msecs_to_jiffies(duration_s * 1000 / n));
-	tt_shutdown(tt);
+	if (!tt->aborted)
+		tt_shutdown(tt);
+	else
+		for (; i <= n + 1; i++)
+			pr_info("not ok %u - %s: not run after a stall\n",
+				++tt->tests, i <= n ? "phase" : "shutdown");
+	pr_info("# resize probes that checked a reader: %u\n", tt->probes);
 
 	tt->tests++;
 	if (life_task) {
