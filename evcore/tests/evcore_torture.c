@@ -210,6 +210,8 @@ struct tt_stream {
 struct tt_reader {
 	struct tt *tt;
 	unsigned int kind;
+	/* Opens, reads and closes readers of its own (TT_OPEN). */
+	bool churn;
 	unsigned int slot;
 	struct evcore_reader *r;
 	struct task_struct *task;
@@ -270,7 +272,6 @@ struct tt {
 	unsigned int churn_bad;
 	unsigned int failures;
 	unsigned int tests;
-	u32 churn_gen;
 	bool churn_registered;
 };
 
@@ -432,8 +433,7 @@ static void tt_churn_step(struct tt *tt, struct tt_producer *p)
 			return;
 		}
 		tt->churn_registered = true;
-		WRITE_ONCE(tt->churn_gen, tt->churn_gen + 1);
-		p->gen = tt->churn_gen;
+		p->gen++;
 		p->k = 0;
 		return;
 	}
@@ -702,26 +702,6 @@ static void tt_reader_step(struct tt *tt, struct tt_reader *rd)
 	}
 }
 
-static int tt_reader_fn(void *data)
-{
-	struct tt_reader *rd = data;
-	struct tt *tt = rd->tt;
-	unsigned int gen = 0;
-
-	allow_signal(SIGUSR1);
-	kthread_use_mm(tt->mm);
-	while (tt_next_phase(tt, &gen)) {
-		while (READ_ONCE(tt->stage) == TT_RUN ||
-		       READ_ONCE(tt->stage) == TT_STOP)
-			tt_reader_step(tt, rd);
-		flush_signals(current);
-		tt_drain(tt, rd);
-		tt_ack(tt);
-	}
-	kthread_unuse_mm(tt->mm);
-	return 0;
-}
-
 /*
  * Readers that come and go: open, read a while (changing filter and
  * watermark now and then), close; between phases, none is open.
@@ -770,7 +750,11 @@ out:
 	}
 }
 
-static int tt_churn_fn(void *data)
+/*
+ * A reader's thread. A churning one stops when the phase does; the others
+ * read on while the producers stop, then drain what they have.
+ */
+static int tt_reader_fn(void *data)
 {
 	struct tt_reader *rd = data;
 	struct tt *tt = rd->tt;
@@ -779,8 +763,16 @@ static int tt_churn_fn(void *data)
 	allow_signal(SIGUSR1);
 	kthread_use_mm(tt->mm);
 	while (tt_next_phase(tt, &gen)) {
-		while (tt_running(tt))
-			tt_churn_reader(tt, rd);
+		if (rd->churn) {
+			while (tt_running(tt))
+				tt_churn_reader(tt, rd);
+		} else {
+			while (READ_ONCE(tt->stage) == TT_RUN ||
+			       READ_ONCE(tt->stage) == TT_STOP)
+				tt_reader_step(tt, rd);
+			flush_signals(current);
+			tt_drain(tt, rd);
+		}
 		tt_ack(tt);
 	}
 	kthread_unuse_mm(tt->mm);
@@ -981,9 +973,9 @@ static void tt_dump(struct tt *tt, struct tt_reader *rd)
 
 /*
  * No reader may stay asleep with its condition true: each one asleep that
- * poll says is readable must return from its read within stall_s, unless
- * its condition turns false meanwhile (another reader freed the room that
- * made the queue full, say).
+ * poll says is readable (or, after shutdown, hung up) must return from its
+ * read within stall_s, unless its condition turns false meanwhile (another
+ * reader freed the room that made the queue full, say).
  */
 static void tt_check_sleepers(struct tt *tt, const char *when)
 {
@@ -1003,7 +995,7 @@ static void tt_check_sleepers(struct tt *tt, const char *when)
 			    READ_ONCE(rd->progress) != before)
 				break;
 			mask = evcore_poll(rd->r, NULL, NULL);
-			if (!(mask & (EPOLLIN | EPOLLPRI)))
+			if (!(mask & (EPOLLIN | EPOLLPRI | EPOLLHUP)))
 				break;
 			if (time_after(jiffies, deadline)) {
 				tt_fail(tt, "%s: reader %u asleep %us with poll %#x",
@@ -1361,34 +1353,19 @@ abort:
  */
 static void tt_shutdown(struct tt *tt)
 {
-	unsigned long progress[TT_NR_READERS], deadline;
-	unsigned int before = tt->failures, i;
-	struct tt_reader *rd;
+	unsigned int before = tt->failures;
 	struct evcore_stats st;
 
 	tt_reconfigure(tt);
 	atomic_set(&tt->pending, tt_threads(tt, true));
 	tt_release(tt);
 	schedule_timeout_idle(HZ / 2);
-	for (i = 0; i < TT_NR_READERS; i++)
-		progress[i] = READ_ONCE(tt->rd[i].progress);
 	evcore_queue_shutdown(tt->q);
 	if (tt_read(tt, &tt->rd[TT_R_IDLE], &tt->rd[TT_R_IDLE].s, 1, true) !=
 	    -ENODEV)
 		tt_fail(tt, "a read after shutdown did not fail with ENODEV");
 	/* Shutdown wakes every reader: none may need the signal below. */
-	deadline = jiffies + stall_s * HZ;
-	for (i = 0; i < TT_NR_READERS; i++) {
-		rd = &tt->rd[i];
-		while (rd->task && READ_ONCE(rd->in_read) &&
-		       READ_ONCE(rd->progress) == progress[i] &&
-		       time_before(jiffies, deadline))
-			schedule_timeout_idle(1);
-		if (rd->task && READ_ONCE(rd->in_read) &&
-		    READ_ONCE(rd->progress) == progress[i])
-			tt_fail(tt, "reader %u still asleep %us after shutdown",
-				i, stall_s);
-	}
+	tt_check_sleepers(tt, "shut down");
 	schedule_timeout_idle(HZ / 10);
 	WRITE_ONCE(tt->stage, TT_STOP);
 	tt_stop_timers(tt);
@@ -1537,7 +1514,8 @@ static int tt_setup(struct tt *tt)
 		rd->kbuf = kvmalloc(TT_SLOT_SIZE, GFP_KERNEL);
 		if (!rd->kbuf)
 			return -ENOMEM;
-		ret = tt_start(tt, &rd->task, tt_churn_fn, rd, "open");
+		rd->churn = true;
+		ret = tt_start(tt, &rd->task, tt_reader_fn, rd, "open");
 		if (ret)
 			return ret;
 	}
