@@ -14,6 +14,7 @@
 #ifndef _EVCORE_INTERNAL_H
 #define _EVCORE_INTERNAL_H
 
+#include <linux/atomic.h>
 #include <linux/bitops.h>
 #include <linux/evcore.h>
 #include <linux/fs.h>
@@ -22,25 +23,33 @@
 #include <linux/minmax.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 
-/* A read copies at most this many bytes of records per lock hold. */
-#define EVCORE_BATCH_BYTES	2048
-#define EVCORE_BATCH_MAX	32
+/*
+ * Bounds on the work of one hold of the queue lock. A read copies at most
+ * EVCORE_BATCH_MAX records and EVCORE_BATCH_BYTES bytes of them (always at
+ * least one record) and looks at most at EVCORE_SCAN_MAX slots.
+ */
+#define EVCORE_BATCH_BYTES	8192
+#define EVCORE_BATCH_MAX	64
+#define EVCORE_SCAN_MAX		128
 /* Records freed per lock hold by a push, and by any other caller. */
 #define EVCORE_RECLAIM_PUSH	2
 #define EVCORE_RECLAIM_MAX	64
 /* Slots a filter change or a release walks per lock hold. */
 #define EVCORE_WALK_MAX		64
+/* Bytes of records a resize moves per lock hold (always at least one). */
+#define EVCORE_MOVE_BYTES	8192
 
 static_assert(sizeof(struct evcore_event) == 48);
 static_assert(sizeof(struct evcore_event) % 8 == 0);
 
 /*
- * One ring entry: the record header as readers get it, the running count of
- * refused events when it was queued, who still needs it, then payload_size
- * bytes of payload.
+ * What the queue keeps beside each record: the running count of refused
+ * events when it was queued and who still needs it. The record itself, as
+ * readers get it, is in &struct evcore_ring.recs.
  *
  * A record stays in the ring while some reader still needs it. Readers that
  * take every source need every record from their position on: they stand
@@ -50,10 +59,20 @@ static_assert(sizeof(struct evcore_event) % 8 == 0);
  * the queue. The tail record is freed once both counts are zero.
  */
 struct evcore_slot {
-	struct evcore_event ev;
 	u64 refused_before;
 	u32 refs;
 	u32 pins;
+};
+
+/*
+ * Storage for @capacity records: @recs holds them as readers get them,
+ * record_size bytes each and in ring order, so that a run of records goes
+ * to user space in one copy; @slots holds what the queue keeps about each.
+ */
+struct evcore_ring {
+	u8 *recs;
+	struct evcore_slot *slots;
+	u32 capacity;
 };
 
 /* Event counters, all protected by evcore_queue.lock. */
@@ -67,22 +86,37 @@ struct evcore_counters {
 	u32 high_water;
 };
 
+#ifdef CONFIG_EVCORE_DEBUG
+/* What the current holder of the queue lock touched so far. */
+struct evcore_hold_count {
+	u32 slots;
+	u32 readers;
+	u32 bytes;
+};
+#endif
+
 /**
  * struct evcore_queue - an event queue
  * @lock: protects every field below it up to @sources, the readers'
  *	positions, counters, pins and references, and the private fields of
  *	registered sources
- * @ring: @capacity slots of @slot_size bytes
+ * @ring: the records, @capacity of them
  * @head: sequence number of the next event to queue
  * @tail: oldest sequence number still held; records held are [tail, head)
- * @head_idx: ring index of @head
- * @capacity: number of slots; written under @lock with WRITE_ONCE(), read
- *	locklessly by evcore_queue_capacity()
+ * @head_idx: index of @head in @ring
+ * @capacity: number of records @ring holds; written under @lock with
+ *	WRITE_ONCE(), read locklessly by evcore_queue_capacity()
+ * @old: while a resize moves records, the ring it replaced; NULL recs
+ *	otherwise. The records [tail, @old_split) are still there.
+ * @old_capacity: records @old holds
+ * @old_end: the head when @old was replaced; its records end there
+ * @old_end_idx: index of @old_end in @old
+ * @old_split: records from here on are in @ring
  * @policy: overflow policy; WRITE_ONCE() under @lock, read locklessly by
  *	evcore_queue_policy()
  * @refused: running count of refused events, never reset; the loss cursor
  * @shutdown: set once by evcore_queue_shutdown(); WRITE_ONCE() under @lock,
- *	read locklessly by evcore_queue_is_shutdown()
+ *	read locklessly by evcore_queue_is_shutdown() and sleeping readers
  * @nr_readers: open readers
  * @nr_wanting: open readers whose filter is not empty; with none, the
  *	queue keeps what it holds
@@ -94,7 +128,12 @@ struct evcore_counters {
  *	that source starts with this many references
  * @src_total: per source id, records ever queued, never reset
  * @src_live: per source id, records in [tail, head)
+ * @last_ts: timestamp of the newest record
+ * @cur_hold: debug: what the current lock holder touched
+ * @dbg: debug: totals and per-hold maxima
  * @sources: registered sources by id
+ * @wake_gen: bumped by every wake-up of the readers, so a reader about to
+ *	sleep sees any it would miss
  * @resize_lock: serialises evcore_queue_resize()
  * @wait: readers wait here for events, poll() for EPOLLIN
  * @room_wait: blocked producers wait here for room, poll() for EPOLLOUT,
@@ -104,17 +143,21 @@ struct evcore_counters {
  * @name: name from the config
  * @payload_size: payload bytes per record
  * @record_size: bytes per record as readers get it
- * @slot_size: bytes per ring slot
  * @clock: clock for timestamps
  */
 struct evcore_queue {
 	/* Protects the fields up to @sources; see the comment above. */
 	spinlock_t lock;
-	u8 *ring;
+	struct evcore_ring ring;
 	u64 head;
 	u64 tail;
 	u32 head_idx;
 	u32 capacity;
+	struct evcore_ring old;
+	u32 old_capacity;
+	u32 old_end_idx;
+	u64 old_end;
+	u64 old_split;
 	u32 policy;
 	u64 refused;
 	bool shutdown;
@@ -126,8 +169,14 @@ struct evcore_queue {
 	u32 want[EVCORE_SOURCE_ID_MAX + 1];
 	u64 src_total[EVCORE_SOURCE_ID_MAX + 1];
 	u64 src_live[EVCORE_SOURCE_ID_MAX + 1];
+	u64 last_ts;
+#ifdef CONFIG_EVCORE_DEBUG
+	struct evcore_hold_count cur_hold;
+	struct evcore_debug_stats dbg;
+#endif
 	struct evcore_source *sources[EVCORE_SOURCE_ID_MAX + 1];
 
+	atomic_t wake_gen;
 	/* Serialises evcore_queue_resize(). */
 	struct mutex resize_lock;
 	wait_queue_head_t wait;
@@ -137,9 +186,70 @@ struct evcore_queue {
 	const char *name;
 	u32 payload_size;
 	size_t record_size;
-	size_t slot_size;
 	clockid_t clock;
 };
+
+/*
+ * Taking and dropping the queue lock. With CONFIG_EVCORE_DEBUG each hold is
+ * accounted: the slots, readers and record bytes it touched.
+ */
+#ifdef CONFIG_EVCORE_DEBUG
+static inline void evcore_hold_begin(struct evcore_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	q->dbg.holds++;
+	memset(&q->cur_hold, 0, sizeof(q->cur_hold));
+}
+
+static inline void evcore_hold_end(struct evcore_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	q->dbg.max_slots = max(q->dbg.max_slots, q->cur_hold.slots);
+	q->dbg.max_readers = max(q->dbg.max_readers, q->cur_hold.readers);
+	q->dbg.max_bytes = max(q->dbg.max_bytes, q->cur_hold.bytes);
+}
+
+static inline void evcore_touch_slots(struct evcore_queue *q, u32 n)
+{
+	q->cur_hold.slots += n;
+}
+
+static inline void evcore_touch_reader(struct evcore_queue *q)
+{
+	q->cur_hold.readers++;
+}
+
+/* @n records, @bytes bytes, copied to user space in one copy. */
+static inline void evcore_touch_copy(struct evcore_queue *q, u32 n,
+				     size_t bytes)
+{
+	q->cur_hold.bytes += bytes;
+	q->dbg.copies++;
+	q->dbg.records_copied += n;
+}
+#else
+static inline void evcore_hold_begin(struct evcore_queue *q) { }
+static inline void evcore_hold_end(struct evcore_queue *q) { }
+static inline void evcore_touch_slots(struct evcore_queue *q, u32 n) { }
+static inline void evcore_touch_reader(struct evcore_queue *q) { }
+static inline void evcore_touch_copy(struct evcore_queue *q, u32 n,
+				     size_t bytes) { }
+#endif
+
+#define evcore_lock(q, flags)					\
+	do {							\
+		struct evcore_queue *__q = (q);			\
+								\
+		spin_lock_irqsave(&__q->lock, flags);		\
+		evcore_hold_begin(__q);				\
+	} while (0)
+
+static inline void evcore_unlock(struct evcore_queue *q, unsigned long flags)
+	__releases(&q->lock)
+{
+	evcore_hold_end(q);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
 
 /*
  * Where a reader stands: the next sequence number, refused events already
@@ -177,12 +287,7 @@ enum evcore_hold {
  * @watermark: events that must wait before the reader wakes, under the
  *	queue's lock
  * @read_lock: serialises evcore_read() calls and filter changes, which
- *	move the reader; protects @bounce, @cur and @cur_end. Not held while
- *	a read sleeps.
- * @batch: records @bounce holds
- * @bounce: records copied out of the ring, waiting for copy_to_user()
- * @cur: position after each record in @bounce
- * @cur_end: position after the last record and the skipped ones after it
+ *	move the reader. Not held while a read sleeps.
  * @bytes: memory allocated for this reader
  * @fasync_file: the file registered for SIGIO, or NULL
  */
@@ -197,24 +302,57 @@ struct evcore_reader {
 
 	/* Serialises reads and filter changes; see above. */
 	struct mutex read_lock;
-	unsigned int batch;
-	u8 *bounce;
-	struct evcore_cursor *cur;
-	struct evcore_cursor cur_end;
 	size_t bytes;
 	struct file *fasync_file;
 };
 
-/* The slot of @seq, which must be in [head - capacity, head]. */
+/* Index of @seq in a ring of @cap records whose index of @end is @end_idx. */
+static inline u32 evcore_ring_idx(u64 end, u32 end_idx, u32 cap, u64 seq)
+{
+	u32 back = end - seq;
+
+	return end_idx >= back ? end_idx - back : end_idx + cap - back;
+}
+
+/*
+ * The ring holding @seq, which must be in [tail, head], and its index
+ * there. Counts as one slot touched.
+ */
+static inline struct evcore_ring *evcore_ring_at_locked(struct evcore_queue *q,
+							u64 seq, u32 *idx)
+{
+	lockdep_assert_held(&q->lock);
+	evcore_touch_slots(q, 1);
+	if (unlikely(seq < q->old_split)) {
+		*idx = evcore_ring_idx(q->old_end, q->old_end_idx,
+				       q->old_capacity, seq);
+		return &q->old;
+	}
+	*idx = evcore_ring_idx(q->head, q->head_idx, q->capacity, seq);
+	return &q->ring;
+}
+
+/* What the queue keeps about @seq, in [tail, head). */
 static inline struct evcore_slot *evcore_slot_locked(struct evcore_queue *q,
 						     u64 seq)
 {
-	u32 back = q->head - seq;
-	u32 idx = q->head_idx >= back ? q->head_idx - back :
-		  q->head_idx + q->capacity - back;
+	struct evcore_ring *ring;
+	u32 idx;
 
-	lockdep_assert_held(&q->lock);
-	return (struct evcore_slot *)(q->ring + (size_t)idx * q->slot_size);
+	ring = evcore_ring_at_locked(q, seq, &idx);
+	return &ring->slots[idx];
+}
+
+/* The record of @seq, in [tail, head), as readers get it. */
+static inline struct evcore_event *evcore_rec_locked(struct evcore_queue *q,
+						     u64 seq)
+{
+	struct evcore_ring *ring;
+	u32 idx;
+
+	ring = evcore_ring_at_locked(q, seq, &idx);
+	return (struct evcore_event *)(ring->recs + (size_t)idx *
+				       q->record_size);
 }
 
 static inline u32 evcore_depth_locked(struct evcore_queue *q)
@@ -358,6 +496,18 @@ static inline u64 evcore_take_loss_locked(struct evcore_reader *r,
 	lost += seen - c->seen;
 	c->seen = seen;
 	return lost;
+}
+
+/* Whether a loss record is the next thing @r reads. */
+static inline bool evcore_loss_pending_locked(struct evcore_reader *r)
+{
+	struct evcore_cursor c = r->at;
+
+	lockdep_assert_held(&r->q->lock);
+	/* A filter change under way wakes the reader when it is done. */
+	if (r->hold == EVCORE_HOLD_WALK)
+		return false;
+	return evcore_take_loss_locked(r, &c) != 0;
 }
 
 /* queue.c */

@@ -64,7 +64,7 @@ EXPORT_SYMBOL_NS_GPL(evcore_policy_parse, EVCORE_NS);
 void evcore_pop_tail_locked(struct evcore_queue *q)
 {
 	lockdep_assert_held(&q->lock);
-	q->src_live[evcore_slot_locked(q, q->tail)->ev.source_id]--;
+	q->src_live[evcore_rec_locked(q, q->tail)->source_id]--;
 	q->tail++;
 }
 
@@ -82,6 +82,8 @@ void evcore_reclaim_locked(struct evcore_queue *q, u32 budget)
  */
 void evcore_wake_readers(struct evcore_queue *q, __poll_t mask)
 {
+	/* Ordered before the look at the wait queue by wq_has_sleeper(). */
+	atomic_inc(&q->wake_gen);
 	if (wq_has_sleeper(&q->wait))
 		wake_up_interruptible_poll(&q->wait, mask);
 	kill_fasync(&q->fasync, SIGIO, mask & EPOLLPRI ? POLL_PRI : POLL_IN);
@@ -95,11 +97,37 @@ void evcore_wake_room(struct evcore_queue *q)
 	kill_fasync(&q->fasync, SIGIO, POLL_OUT);
 }
 
+static int evcore_ring_alloc(struct evcore_ring *ring, u32 capacity,
+			     size_t record_size)
+{
+	ring->recs = kvcalloc(capacity, record_size, GFP_KERNEL);
+	if (!ring->recs)
+		return -ENOMEM;
+	ring->slots = kvcalloc(capacity, sizeof(*ring->slots), GFP_KERNEL);
+	if (!ring->slots) {
+		kvfree(ring->recs);
+		ring->recs = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void evcore_ring_free(struct evcore_ring *ring)
+{
+	kvfree(ring->slots);
+	kvfree(ring->recs);
+}
+
+static size_t evcore_ring_bytes(struct evcore_queue *q, u32 capacity)
+{
+	return (size_t)capacity * (q->record_size + sizeof(struct evcore_slot));
+}
+
 static void evcore_queue_release(struct kref *ref)
 {
 	struct evcore_queue *q = container_of(ref, struct evcore_queue, ref);
 
-	kvfree(q->ring);
+	evcore_ring_free(&q->ring);
 	kfree(q);
 }
 
@@ -140,11 +168,9 @@ struct evcore_queue *evcore_queue_create(const struct evcore_config *cfg)
 	q->capacity = cfg->capacity;
 	q->payload_size = cfg->payload_size;
 	q->record_size = sizeof(struct evcore_event) + cfg->payload_size;
-	q->slot_size = sizeof(struct evcore_slot) + cfg->payload_size;
 	q->policy = cfg->policy;
 	q->clock = cfg->clock;
-	q->ring = kvcalloc(q->capacity, q->slot_size, GFP_KERNEL);
-	if (!q->ring)
+	if (evcore_ring_alloc(&q->ring, q->capacity, q->record_size))
 		goto err_free_queue;
 
 	spin_lock_init(&q->lock);
@@ -197,10 +223,11 @@ void evcore_queue_shutdown(struct evcore_queue *q)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	WRITE_ONCE(q->shutdown, true);
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 
+	atomic_inc(&q->wake_gen);
 	wake_up_interruptible_poll(&q->wait, EPOLLHUP | EPOLLERR);
 	wake_up_all(&q->room_wait);
 	kill_fasync(&q->fasync, SIGIO, POLL_HUP);
@@ -291,15 +318,83 @@ u32 evcore_queue_capacity(struct evcore_queue *q)
 }
 EXPORT_SYMBOL_NS_GPL(evcore_queue_capacity, EVCORE_NS);
 
+/*
+ * Free every record at the tail that no reader needs, a bounded batch per
+ * lock hold.
+ */
+static void evcore_reclaim_all(struct evcore_queue *q)
+{
+	unsigned long flags;
+	bool more, room;
+
+	do {
+		evcore_lock(q, flags);
+		room = !evcore_has_room_locked(q);
+		evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
+		more = evcore_tail_free_locked(q);
+		room = room && evcore_has_room_locked(q);
+		evcore_unlock(q, flags);
+		if (room)
+			evcore_wake_room(q);
+		cond_resched();
+	} while (more);
+}
+
+/*
+ * Copy the records still in @q->old into @q->ring, newest first, a
+ * bounded batch per lock hold, then take the old ring out of the queue and
+ * return it to be freed.
+ */
+static struct evcore_ring evcore_move_old(struct evcore_queue *q)
+{
+	u32 batch = max_t(size_t, 1, EVCORE_MOVE_BYTES /
+			  (q->record_size + sizeof(struct evcore_slot)));
+	struct evcore_ring old = {};
+	struct evcore_ring *from;
+	unsigned long flags;
+	u32 n, idx, to;
+	bool done;
+	u64 seq;
+
+	do {
+		evcore_lock(q, flags);
+		for (n = 0; n < batch && q->old_split > q->tail; n++) {
+			seq = q->old_split - 1;
+			from = evcore_ring_at_locked(q, seq, &idx);
+			to = evcore_ring_idx(q->head, q->head_idx, q->capacity,
+					     seq);
+			memcpy(q->ring.recs + (size_t)to * q->record_size,
+			       from->recs + (size_t)idx * q->record_size,
+			       q->record_size);
+			q->ring.slots[to] = from->slots[idx];
+			evcore_touch_slots(q, 1);
+			q->old_split = seq;
+		}
+		done = q->old_split <= q->tail;
+		if (done) {
+			old = q->old;
+			q->old = (struct evcore_ring){};
+			q->old_split = 0;
+		}
+		evcore_unlock(q, flags);
+		if (!done)
+			cond_resched();
+	} while (!done);
+	return old;
+}
+
 /**
  * evcore_queue_resize() - change the number of records a queue holds
  * @q: the queue
  * @capacity: new capacity, 1 to %EVCORE_MAX_CAPACITY
  *
  * The records held, the sequence numbers and every reader's position are
- * kept. The copy runs under the queue lock, once per call. Sleeping
- * readers are woken (the watermark is capped at the capacity), and so are
- * producers blocked on a full queue that now has room.
+ * kept. The new ring takes over at once, under the queue lock for a time
+ * that does not depend on either capacity; the records held are then
+ * moved into it a bounded batch per lock hold, while producers and readers
+ * go on. Sleeping readers are woken (the watermark is capped at the
+ * capacity), and so are producers blocked on a full queue that now has
+ * room.
  *
  * Context: Process context, may sleep.
  * Return: 0; -EINVAL when @capacity is out of range; -EBUSY when more
@@ -307,46 +402,46 @@ EXPORT_SYMBOL_NS_GPL(evcore_queue_capacity, EVCORE_NS);
  */
 int evcore_queue_resize(struct evcore_queue *q, u32 capacity)
 {
+	struct evcore_ring ring, old;
 	unsigned long flags;
-	u8 *ring, *old;
-	u32 depth, i;
+	u32 depth;
 	bool room;
-	int ret = 0;
+	int ret;
 
 	if (!capacity || capacity > EVCORE_MAX_CAPACITY)
 		return -EINVAL;
 
 	mutex_lock(&q->resize_lock);
+	ret = 0;
 	if (capacity == q->capacity)
 		goto out_unlock;
-	ring = kvcalloc(capacity, q->slot_size, GFP_KERNEL);
-	if (!ring) {
-		ret = -ENOMEM;
+	ret = evcore_ring_alloc(&ring, capacity, q->record_size);
+	if (ret)
 		goto out_unlock;
-	}
+	/* Only what some reader needs counts against the new capacity. */
+	evcore_reclaim_all(q);
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	room = !evcore_has_room_locked(q);
-	/* At most depth steps, as the copy below. */
-	evcore_reclaim_locked(q, U32_MAX);
 	depth = evcore_depth_locked(q);
 	if (depth > capacity) {
-		spin_unlock_irqrestore(&q->lock, flags);
-		kvfree(ring);
+		evcore_unlock(q, flags);
+		evcore_ring_free(&ring);
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	for (i = 0; i < depth; i++)
-		memcpy(ring + (size_t)i * q->slot_size,
-		       evcore_slot_locked(q, q->tail + i), q->slot_size);
-	old = q->ring;
+	/* The held records [tail, head) stay where they are for now. */
+	q->old = q->ring;
+	q->old_capacity = q->capacity;
+	q->old_end = q->head;
+	q->old_end_idx = q->head_idx;
+	q->old_split = q->head;
 	q->ring = ring;
 	WRITE_ONCE(q->capacity, capacity);
 	q->head_idx = depth == capacity ? 0 : depth;
 	room = room && evcore_has_room_locked(q);
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 
-	kvfree(old);
 	/*
 	 * A smaller capacity can bring a watermark within reach, a larger
 	 * one gives blocked producers room.
@@ -354,6 +449,9 @@ int evcore_queue_resize(struct evcore_queue *q, u32 capacity)
 	evcore_wake_readers(q, EPOLLIN | EPOLLRDNORM);
 	if (room)
 		evcore_wake_room(q);
+
+	old = evcore_move_old(q);
+	evcore_ring_free(&old);
 out_unlock:
 	mutex_unlock(&q->resize_lock);
 	return ret;
@@ -391,11 +489,11 @@ int evcore_queue_set_policy(struct evcore_queue *q, u32 policy)
 
 	if (policy >= ARRAY_SIZE(evcore_policy_names))
 		return -EINVAL;
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	room = !evcore_has_room_locked(q);
 	WRITE_ONCE(q->policy, policy);
 	room = room && evcore_has_room_locked(q);
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 	if (room)
 		evcore_wake_room(q);
 	return 0;
@@ -413,7 +511,7 @@ void evcore_queue_get_stats(struct evcore_queue *q, struct evcore_stats *st)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	st->generated = q->cnt.generated;
 	st->queued = q->cnt.queued;
 	st->delivered = q->cnt.delivered;
@@ -426,9 +524,11 @@ void evcore_queue_get_stats(struct evcore_queue *q, struct evcore_stats *st)
 	st->capacity = q->capacity;
 	st->readers = q->nr_readers;
 	st->policy = q->policy;
-	st->memory = sizeof(*q) + (size_t)q->capacity * q->slot_size +
+	st->memory = sizeof(*q) + evcore_ring_bytes(q, q->capacity) +
 		     q->reader_bytes;
-	spin_unlock_irqrestore(&q->lock, flags);
+	if (q->old.recs)
+		st->memory += evcore_ring_bytes(q, q->old_capacity);
+	evcore_unlock(q, flags);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_queue_get_stats, EVCORE_NS);
 
@@ -448,7 +548,7 @@ void evcore_queue_reset_stats(struct evcore_queue *q)
 	unsigned long flags;
 	unsigned int id;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	memset(&q->cnt, 0, sizeof(q->cnt));
 	q->cnt.high_water = evcore_depth_locked(q);
 	for (id = 1; id <= EVCORE_SOURCE_ID_MAX; id++) {
@@ -461,9 +561,35 @@ void evcore_queue_reset_stats(struct evcore_queue *q)
 		src->overwritten = 0;
 		src->delivered = 0;
 	}
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_queue_reset_stats, EVCORE_NS);
+
+#ifdef CONFIG_EVCORE_DEBUG
+/**
+ * evcore_queue_debug_stats() - what the holders of a queue's lock did
+ * @q: the queue
+ * @st: filled in
+ * @reset: start the counts and maxima again from zero afterwards
+ *
+ * Only with CONFIG_EVCORE_DEBUG: a test checks with it that the work done
+ * under the queue lock is bounded. This call's own hold is not counted.
+ *
+ * Context: Any context.
+ */
+void evcore_queue_debug_stats(struct evcore_queue *q,
+			      struct evcore_debug_stats *st, bool reset)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	*st = q->dbg;
+	if (reset)
+		memset(&q->dbg, 0, sizeof(q->dbg));
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+EXPORT_SYMBOL_NS_GPL(evcore_queue_debug_stats, EVCORE_NS);
+#endif
 
 MODULE_DESCRIPTION("evcore: event queue, source registry and reader helpers for character drivers");
 MODULE_AUTHOR("evcore developers");

@@ -2,8 +2,8 @@
 /*
  * evcore: a reusable event queue for character drivers.
  *
- * Readers: their lifetime, what they hold of the ring, readiness, read,
- * poll and fasync, and the reader controls.
+ * Readers: their lifetime, what they hold of the ring, and the reader
+ * controls. Reading itself is in read.c.
  * See Documentation/driver-api/evcore.rst.
  */
 
@@ -14,7 +14,6 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
 
 #include "evcore_internal.h"
 #include "evcore_trace.h"
@@ -31,55 +30,6 @@ static void evcore_want_locked(struct evcore_queue *q, u64 filter, bool want)
 	}
 }
 
-static bool evcore_loss_pending_locked(struct evcore_reader *r)
-{
-	struct evcore_cursor c = r->at;
-
-	lockdep_assert_held(&r->q->lock);
-	/* A filter change under way wakes the reader when it is done. */
-	if (r->hold == EVCORE_HOLD_WALK)
-		return false;
-	return evcore_take_loss_locked(r, &c) != 0;
-}
-
-/* Whether a read would return now: the wake-up condition of a reader. */
-static bool evcore_readable_locked(struct evcore_reader *r)
-{
-	struct evcore_queue *q = r->q;
-	struct evcore_cursor c = r->at;
-	/* A resize may have left the watermark above the capacity. */
-	u32 mark = min(r->watermark, q->capacity);
-	u64 avail;
-
-	lockdep_assert_held(&q->lock);
-	if (q->shutdown)
-		return true;
-	if (r->hold == EVCORE_HOLD_WALK)
-		return false;
-	if (evcore_take_loss_locked(r, &c))
-		return true;
-	if (r->hold == EVCORE_HOLD_PIN)
-		avail = q->head - c.pos;
-	else
-		avail = evcore_outstanding_locked(r, &c);
-	/*
-	 * A full queue wakes a reader whatever its watermark: waiting for
-	 * more could only lose events or keep producers blocked.
-	 */
-	return avail >= mark || (avail && evcore_depth_locked(q) == q->capacity);
-}
-
-static bool evcore_readable(struct evcore_reader *r)
-{
-	unsigned long flags;
-	bool ret;
-
-	spin_lock_irqsave(&r->q->lock, flags);
-	ret = evcore_readable_locked(r);
-	spin_unlock_irqrestore(&r->q->lock, flags);
-	return ret;
-}
-
 /*
  * Free a reader that holds nothing of its queue any more (or never did):
  * the one way out of evcore_reader_open()'s error path and of release.
@@ -87,8 +37,6 @@ static bool evcore_readable(struct evcore_reader *r)
 static void evcore_reader_free(struct evcore_reader *r)
 {
 	mutex_destroy(&r->read_lock);
-	kfree(r->cur);
-	kvfree(r->bounce);
 	kfree(r);
 }
 
@@ -108,32 +56,22 @@ struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
 {
 	struct evcore_reader *r;
 	unsigned long flags;
-	size_t rs = q->record_size;
-	int ret = -ENOMEM;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&r->read_lock);
-	r->batch = clamp_t(size_t, EVCORE_BATCH_BYTES / rs, 1,
-			   EVCORE_BATCH_MAX);
-	r->bounce = kvmalloc(r->batch * rs, GFP_KERNEL);
-	if (!r->bounce)
-		goto err_free;
-	r->cur = kcalloc(r->batch, sizeof(*r->cur), GFP_KERNEL);
-	if (!r->cur)
-		goto err_free;
-	r->bytes = sizeof(*r) + r->batch * (rs + sizeof(*r->cur));
+	r->bytes = sizeof(*r);
 	r->filter = U64_MAX;
 	r->hold = EVCORE_HOLD_PIN;
 	r->watermark = 1;
 	r->q = q;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	if (q->shutdown) {
-		spin_unlock_irqrestore(&q->lock, flags);
-		ret = -ENODEV;
-		goto err_free;
+		evcore_unlock(q, flags);
+		evcore_reader_free(r);
+		return ERR_PTR(-ENODEV);
 	}
 	r->at.pos = q->tail;
 	r->at.seen = evcore_refused_at_locked(q, q->tail);
@@ -142,12 +80,8 @@ struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
 	q->nr_wanting++;
 	q->reader_bytes += r->bytes;
 	kref_get(&q->ref);
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 	return r;
-
-err_free:
-	evcore_reader_free(r);
-	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_reader_open, EVCORE_NS);
 
@@ -170,14 +104,16 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 {
 	struct evcore_queue *q = r->q;
 	bool pinned = r->hold == EVCORE_HOLD_WALK;
+	struct evcore_ring *ring;
 	struct evcore_slot *slot;
+	struct evcore_event *ev;
 	unsigned long flags;
 	u64 from, end, bit, taken = 0;
 	bool done, room;
-	u32 n;
+	u32 n, idx;
 
 	do {
-		spin_lock_irqsave(&q->lock, flags);
+		evcore_lock(q, flags);
 		room = !evcore_has_room_locked(q);
 		if (seq < q->tail) {
 			/*
@@ -197,8 +133,11 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 		from = seq;
 		end = pinned ? q->head : min(until, q->head);
 		for (n = 0; seq < end && n < EVCORE_WALK_MAX; n++, seq++) {
-			slot = evcore_slot_locked(q, seq);
-			bit = BIT_ULL(slot->ev.source_id);
+			ring = evcore_ring_at_locked(q, seq, &idx);
+			slot = &ring->slots[idx];
+			ev = (struct evcore_event *)(ring->recs + (size_t)idx *
+						     q->record_size);
+			bit = BIT_ULL(ev->source_id);
 			if (seq < until && (drop & bit))
 				evcore_dec(&slot->refs);
 			if (take & bit) {
@@ -221,7 +160,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 		}
 		evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
 		room = room && evcore_has_room_locked(q);
-		spin_unlock_irqrestore(&q->lock, flags);
+		evcore_unlock(q, flags);
 		if (room)
 			evcore_wake_room(q);
 		if (!done)
@@ -251,7 +190,7 @@ void evcore_reader_release(struct evcore_reader *r)
 	if (r->fasync_file)
 		fasync_helper(-1, r->fasync_file, 0, &q->fasync);
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	room = !evcore_has_room_locked(q);
 	if (r->hold == EVCORE_HOLD_PIN) {
 		evcore_dec(evcore_pins_at_locked(q, max(r->at.pos, q->tail)));
@@ -266,7 +205,7 @@ void evcore_reader_release(struct evcore_reader *r)
 	q->reader_bytes -= r->bytes;
 	evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
 	room = room && evcore_has_room_locked(q);
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 	if (room)
 		evcore_wake_room(q);
 	/* Let go of the records it held references on. */
@@ -277,260 +216,6 @@ void evcore_reader_release(struct evcore_reader *r)
 	evcore_queue_put(q);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_reader_release, EVCORE_NS);
-
-/*
- * Copy up to @max records for @r out of the ring into its bounce buffer,
- * loss records included. r->cur[i] is where the reader stands after record
- * i, r->cur_end where it stands after the last record and the filtered ones
- * after it.
- */
-static unsigned int evcore_fill_locked(struct evcore_reader *r,
-				       unsigned int max)
-{
-	struct evcore_queue *q = r->q;
-	struct evcore_cursor c = r->at;
-	struct evcore_event *out;
-	struct evcore_slot *slot;
-	unsigned int n = 0;
-	u64 lost;
-
-	lockdep_assert_held(&q->lock);
-	lockdep_assert_held(&r->read_lock);
-	while (n < max) {
-		out = (struct evcore_event *)(r->bounce + n * q->record_size);
-		lost = evcore_take_loss_locked(r, &c);
-		if (lost) {
-			memset(out, 0, q->record_size);
-			out->seq = c.pos;
-			out->lost = lost;
-			out->source_id = EVCORE_SOURCE_NONE;
-			out->flags = EVCORE_EVENT_LOSS;
-			r->cur[n++] = c;
-			continue;
-		}
-		if (c.pos == q->head)
-			break;
-		slot = evcore_slot_locked(q, c.pos++);
-		if (!evcore_wanted_locked(r, slot->ev.source_id)) {
-			c.filtered++;
-			continue;
-		}
-		memcpy(out, &slot->ev, sizeof(*out));
-		memcpy(out + 1, slot + 1, q->payload_size);
-		if (r->hold == EVCORE_HOLD_REFS)
-			c.acct++;
-		r->cur[n++] = c;
-	}
-	r->cur_end = c;
-	return n;
-}
-
-/* Move @r past the first @done records of its bounce buffer. */
-static void evcore_commit(struct evcore_reader *r, unsigned int done,
-			  unsigned int filled, u64 *lost)
-{
-	struct evcore_queue *q = r->q;
-	struct evcore_source *src;
-	struct evcore_event *ev;
-	unsigned long flags;
-	unsigned int i;
-	bool room, pri;
-	u64 from, to;
-
-	lockdep_assert_held(&r->read_lock);
-	spin_lock_irqsave(&q->lock, flags);
-	room = !evcore_has_room_locked(q);
-	from = max(r->at.pos, q->tail);
-	for (i = 0; i < done; i++) {
-		ev = (struct evcore_event *)(r->bounce + i * q->record_size);
-		if (ev->flags & EVCORE_EVENT_LOSS) {
-			r->lost += ev->lost;
-			*lost += ev->lost;
-			continue;
-		}
-		r->read++;
-		q->cnt.delivered++;
-		src = q->sources[ev->source_id];
-		if (src)
-			src->delivered++;
-		/* Unless it was overwritten since, let go of the record. */
-		if (r->hold == EVCORE_HOLD_REFS && ev->seq >= q->tail)
-			evcore_dec(&evcore_slot_locked(q, ev->seq)->refs);
-	}
-	r->at = done == filled ? r->cur_end : r->cur[done - 1];
-	to = max(r->at.pos, q->tail);
-	if (r->hold == EVCORE_HOLD_PIN && to != from) {
-		evcore_dec(evcore_pins_at_locked(q, from));
-		(*evcore_pins_at_locked(q, to))++;
-	}
-	evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
-	room = room && evcore_has_room_locked(q);
-	/*
-	 * Reading up to a gap makes the loss record pending without any
-	 * event arriving: wake the pollers so epoll sees EPOLLPRI.
-	 */
-	pri = done && evcore_loss_pending_locked(r);
-	spin_unlock_irqrestore(&q->lock, flags);
-	if (room)
-		evcore_wake_room(q);
-	if (pri)
-		evcore_wake_readers(q, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
-}
-
-/**
- * evcore_read() - the read() of a driver built on evcore
- * @r: the reader of the file
- * @buf: user buffer
- * @count: its size
- * @nonblock: the file is O_NONBLOCK
- *
- * Copies as many whole records as fit, loss records included. Waits
- * (interruptibly) until the reader is readable: a loss record or at least
- * the watermark of wanted events waits (or any wanted event, when the queue
- * is full), or the queue was shut down. Once records are available it does
- * not wait for more. The reader advances only past the records that
- * reached @buf.
- *
- * Context: Process context, may sleep.
- * Return: the number of bytes copied, a multiple of the record size;
- * -EINVAL when @count is smaller than one record; -EAGAIN when @nonblock
- * and nothing is readable; -ERESTARTSYS when a signal interrupted the wait;
- * -ENODEV after shutdown; -EFAULT when not even one record could be copied.
- */
-ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
-		    bool nonblock)
-{
-	struct evcore_queue *q = r->q;
-	size_t rs = q->record_size;
-	unsigned int filled, done;
-	unsigned long flags, left;
-	u64 lost = 0;
-	ssize_t ret;
-
-	if (count < rs)
-		return -EINVAL;
-
-	/* The wait happens without the read lock, so filter changes go on. */
-	for (;;) {
-		if (mutex_lock_interruptible(&r->read_lock))
-			return -ERESTARTSYS;
-		spin_lock_irqsave(&q->lock, flags);
-		if (q->shutdown) {
-			spin_unlock_irqrestore(&q->lock, flags);
-			ret = -ENODEV;
-			goto out_unlock;
-		}
-		filled = 0;
-		if (evcore_readable_locked(r) || nonblock)
-			filled = evcore_fill_locked(r, min_t(size_t, r->batch,
-							     count / rs));
-		spin_unlock_irqrestore(&q->lock, flags);
-		if (filled)
-			break;
-		if (nonblock) {
-			/* Keep what the filter skipped: do not rescan it. */
-			evcore_commit(r, 0, 0, &lost);
-			ret = -EAGAIN;
-			goto out_unlock;
-		}
-		mutex_unlock(&r->read_lock);
-		ret = wait_event_interruptible(q->wait, evcore_readable(r));
-		if (ret)
-			return ret;
-	}
-
-	/* Copy batch after batch, without waiting, while records fit. */
-	ret = 0;
-	do {
-		left = copy_to_user(buf + ret, r->bounce, filled * rs);
-		done = filled - DIV_ROUND_UP(left, rs);
-		if (done)
-			evcore_commit(r, done, filled, &lost);
-		ret += done * rs;
-		if (done < filled || count - ret < rs)
-			break;
-		spin_lock_irqsave(&q->lock, flags);
-		filled = q->shutdown ? 0 :
-			 evcore_fill_locked(r, min_t(size_t, r->batch,
-						     (count - ret) / rs));
-		spin_unlock_irqrestore(&q->lock, flags);
-	} while (filled);
-	if (!ret)
-		ret = -EFAULT;
-
-out_unlock:
-	trace_evcore_read(q->name, r->at.pos, ret > 0 ? ret / rs : 0, lost,
-			  ret);
-	mutex_unlock(&r->read_lock);
-	return ret;
-}
-EXPORT_SYMBOL_NS_GPL(evcore_read, EVCORE_NS);
-
-/**
- * evcore_poll() - the poll() of a driver built on evcore
- * @r: the reader of the file
- * @file: the file
- * @wait: the poll table
- *
- * Context: Process context.
- * Return: EPOLLIN | EPOLLRDNORM when a read would not wait;
- * EPOLLPRI while a loss record is the next record; EPOLLOUT | EPOLLWRNORM
- * when evcore_push_wait() would not wait; EPOLLHUP | EPOLLERR alone after
- * shutdown.
- */
-__poll_t evcore_poll(struct evcore_reader *r, struct file *file,
-		     poll_table *wait)
-{
-	struct evcore_queue *q = r->q;
-	unsigned long flags;
-	__poll_t mask = 0;
-
-	poll_wait(file, &q->wait, wait);
-	poll_wait(file, &q->room_wait, wait);
-
-	spin_lock_irqsave(&q->lock, flags);
-	if (q->shutdown) {
-		mask = EPOLLHUP | EPOLLERR;
-	} else {
-		if (evcore_readable_locked(r))
-			mask |= EPOLLIN | EPOLLRDNORM;
-		if (evcore_loss_pending_locked(r))
-			mask |= EPOLLPRI;
-		if (evcore_has_room_locked(q))
-			mask |= EPOLLOUT | EPOLLWRNORM;
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-	return mask;
-}
-EXPORT_SYMBOL_NS_GPL(evcore_poll, EVCORE_NS);
-
-/**
- * evcore_fasync() - the fasync() of a driver built on evcore
- * @r: the reader of the file
- * @fd: as passed to fasync()
- * @file: the file
- * @on: as passed to fasync()
- *
- * The file gets SIGIO whenever readers are woken, whatever its own
- * watermark and filter: POLL_IN for an event queued, a resize, a watermark
- * or filter change; POLL_PRI for an event refused or overwritten and when
- * a read reaches a loss record; POLL_OUT when a full queue under the block
- * policy gets room; POLL_HUP at shutdown. evcore_reader_release()
- * unsubscribes it.
- *
- * Context: Process context.
- * Return: as fasync_helper().
- */
-int evcore_fasync(struct evcore_reader *r, int fd, struct file *file, int on)
-{
-	int ret;
-
-	ret = fasync_helper(fd, file, on, &r->q->fasync);
-	if (ret >= 0)
-		r->fasync_file = on ? file : NULL;
-	return ret;
-}
-EXPORT_SYMBOL_NS_GPL(evcore_fasync, EVCORE_NS);
 
 /**
  * evcore_reader_set_watermark() - how many events wake a reader
@@ -548,12 +233,12 @@ int evcore_reader_set_watermark(struct evcore_reader *r, u32 watermark)
 	unsigned long flags;
 	int ret = 0;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	if (!watermark || watermark > q->capacity)
 		ret = -EINVAL;
 	else
 		r->watermark = watermark;
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 	if (!ret)
 		evcore_wake_readers(q, EPOLLIN | EPOLLRDNORM);
 	return ret;
@@ -584,11 +269,11 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	bool pri;
 
 	mutex_lock(&r->read_lock);
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	old = r->filter;
 	old_hold = r->hold;
 	if (filter == old) {
-		spin_unlock_irqrestore(&q->lock, flags);
+		evcore_unlock(q, flags);
 		goto out_unlock;
 	}
 	/* Account for what it lost so far under the old filter. */
@@ -604,7 +289,7 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	r->filter = filter;
 	r->hold = filter == U64_MAX ? EVCORE_HOLD_PIN : EVCORE_HOLD_WALK;
 	q->nr_wanting += !!filter - !!old;
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 
 	if (r->hold == EVCORE_HOLD_WALK)
 		evcore_walk(r, pos, until, drop, filter);
@@ -612,9 +297,9 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 		evcore_walk(r, pos, until, drop, 0);
 
 	/* A loss found meanwhile is for the pollers of EPOLLPRI too. */
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	pri = evcore_loss_pending_locked(r);
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 	evcore_wake_readers(q, EPOLLIN | EPOLLRDNORM | (pri ? EPOLLPRI : 0));
 out_unlock:
 	mutex_unlock(&r->read_lock);
@@ -634,7 +319,7 @@ void evcore_reader_get_stats(struct evcore_reader *r,
 	struct evcore_queue *q = r->q;
 	unsigned long flags;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	st->position = r->at.pos;
 	st->lag = q->head - max(r->at.pos, q->tail);
 	st->read = r->read;
@@ -642,7 +327,7 @@ void evcore_reader_get_stats(struct evcore_reader *r,
 	st->filtered = r->at.filtered;
 	st->filter = r->filter;
 	st->watermark = r->watermark;
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_reader_get_stats, EVCORE_NS);
 

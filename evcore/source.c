@@ -57,7 +57,7 @@ int evcore_source_register(struct evcore_queue *q, struct evcore_source *src,
 	if (!name || id > EVCORE_SOURCE_ID_MAX)
 		return -EINVAL;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	if (q->shutdown) {
 		ret = -ESHUTDOWN;
 		goto out_unlock;
@@ -94,7 +94,7 @@ int evcore_source_register(struct evcore_queue *q, struct evcore_source *src,
 	q->sources[id] = src;
 	kref_get(&q->ref);
 out_unlock:
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(evcore_source_register, EVCORE_NS);
@@ -105,9 +105,9 @@ static bool evcore_source_idle(struct evcore_queue *q,
 	unsigned long flags;
 	bool idle;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	idle = !src->sleepers;
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 	return idle;
 }
 
@@ -137,16 +137,16 @@ void evcore_source_unregister(struct evcore_source *src)
 	q = rcu_access_pointer(src->queue);
 	if (!q)
 		return;
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	if (!src->registered) {
-		spin_unlock_irqrestore(&q->lock, flags);
+		evcore_unlock(q, flags);
 		return;
 	}
 	src->registered = false;
 	src->enabled = false;
 	q->sources[src->id] = NULL;
 	RCU_INIT_POINTER(src->queue, NULL);
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 
 	wake_up_all(&q->room_wait);
 	wait_event(q->room_wait, evcore_source_idle(q, src));
@@ -179,10 +179,10 @@ void evcore_source_set_enabled(struct evcore_source *src, bool enabled)
 	rcu_read_lock();
 	q = rcu_dereference(src->queue);
 	if (q) {
-		spin_lock_irqsave(&q->lock, flags);
+		evcore_lock(q, flags);
 		if (src->registered)
 			src->enabled = enabled;
-		spin_unlock_irqrestore(&q->lock, flags);
+		evcore_unlock(q, flags);
 	}
 	rcu_read_unlock();
 }
@@ -204,9 +204,9 @@ bool evcore_source_is_enabled(struct evcore_source *src)
 	rcu_read_lock();
 	q = rcu_dereference(src->queue);
 	if (q) {
-		spin_lock_irqsave(&q->lock, flags);
+		evcore_lock(q, flags);
 		ret = src->registered && src->enabled;
-		spin_unlock_irqrestore(&q->lock, flags);
+		evcore_unlock(q, flags);
 	}
 	rcu_read_unlock();
 	return ret;
@@ -230,14 +230,14 @@ void evcore_source_get_stats(struct evcore_source *src,
 	rcu_read_lock();
 	q = rcu_dereference(src->queue);
 	if (q) {
-		spin_lock_irqsave(&q->lock, flags);
+		evcore_lock(q, flags);
 		st->generated = src->generated;
 		st->queued = src->queued;
 		st->dropped = src->dropped;
 		st->overwritten = src->overwritten;
 		st->delivered = src->delivered;
 		st->next_seq = src->seq;
-		spin_unlock_irqrestore(&q->lock, flags);
+		evcore_unlock(q, flags);
 	}
 	rcu_read_unlock();
 }
@@ -251,15 +251,16 @@ EXPORT_SYMBOL_NS_GPL(evcore_source_get_stats, EVCORE_NS);
 static void evcore_overwrite_oldest_locked(struct evcore_queue *q)
 {
 	struct evcore_slot *slot = evcore_slot_locked(q, q->tail);
-	struct evcore_source *owner = q->sources[slot->ev.source_id];
+	struct evcore_event *ev = evcore_rec_locked(q, q->tail);
+	struct evcore_source *owner = q->sources[ev->source_id];
 	u32 pins = slot->pins;
 
 	lockdep_assert_held(&q->lock);
 	if (owner)
 		owner->overwritten++;
 	q->cnt.overwritten++;
-	trace_evcore_drop(q->name, slot->ev.seq, slot->ev.source_id,
-			  slot->ev.source_seq, true);
+	trace_evcore_drop(q->name, ev->seq, ev->source_id, ev->source_seq,
+			  true);
 	slot->pins = 0;
 	evcore_pop_tail_locked(q);
 	*evcore_pins_at_locked(q, q->tail) += pins;
@@ -281,22 +282,25 @@ static void evcore_refuse_locked(struct evcore_queue *q,
 
 static void evcore_store_locked(struct evcore_queue *q,
 				struct evcore_source *src, u32 flags, u32 aux,
-				const void *payload, size_t len)
+				const void *payload, size_t len, u64 now)
 {
 	struct evcore_slot *slot = evcore_slot_locked(q, q->head);
-	u8 *data = (u8 *)(slot + 1);
+	struct evcore_event *ev = evcore_rec_locked(q, q->head);
+	u8 *data = (u8 *)(ev + 1);
 	u32 depth;
 
 	lockdep_assert_held(&q->lock);
-	slot->ev.seq = q->head;
-	slot->ev.source_seq = src->seq++;
-	slot->ev.timestamp_ns = evcore_now(q->clock);
-	slot->ev.lost = 0;
-	slot->ev.source_id = src->id;
-	slot->ev.flags = flags;
-	slot->ev.aux = aux;
-	slot->ev.payload_len = len;
-	slot->ev.reserved = 0;
+	/* Taken before the lock: never older than the record before. */
+	q->last_ts = max(q->last_ts, now);
+	ev->seq = q->head;
+	ev->source_seq = src->seq++;
+	ev->timestamp_ns = q->last_ts;
+	ev->lost = 0;
+	ev->source_id = src->id;
+	ev->flags = flags;
+	ev->aux = aux;
+	ev->payload_len = len;
+	ev->reserved = 0;
 	slot->refused_before = q->refused;
 	/* The filtered readers that want it, and those waiting at the head. */
 	slot->refs = q->want[src->id];
@@ -316,8 +320,7 @@ static void evcore_store_locked(struct evcore_queue *q,
 	q->src_live[src->id]++;
 	depth = evcore_depth_locked(q);
 	q->cnt.high_water = max(q->cnt.high_water, depth);
-	trace_evcore_push(q->name, slot->ev.seq, src->id, slot->ev.source_seq,
-			  depth);
+	trace_evcore_push(q->name, ev->seq, src->id, ev->source_seq, depth);
 }
 
 static int evcore_check_push_locked(struct evcore_queue *q,
@@ -346,9 +349,9 @@ static bool evcore_room_or_gone(struct evcore_queue *q,
 	unsigned long flags;
 	bool ret;
 
-	spin_lock_irqsave(&q->lock, flags);
+	evcore_lock(q, flags);
 	ret = q->shutdown || !src->registered || evcore_has_room_locked(q);
-	spin_unlock_irqrestore(&q->lock, flags);
+	evcore_unlock(q, flags);
 	return ret;
 }
 
@@ -360,7 +363,7 @@ static bool evcore_room_or_gone(struct evcore_queue *q,
  */
 static int evcore_push_locked(struct evcore_queue *q,
 			      struct evcore_source *src, u32 flags, u32 aux,
-			      const void *payload, size_t len,
+			      const void *payload, size_t len, u64 now,
 			      enum evcore_push_mode mode, __poll_t *wake)
 {
 	int ret;
@@ -389,7 +392,7 @@ static int evcore_push_locked(struct evcore_queue *q,
 	} else {
 		return 1;
 	}
-	evcore_store_locked(q, src, flags, aux, payload, len);
+	evcore_store_locked(q, src, flags, aux, payload, len, now);
 	return 0;
 }
 
@@ -405,19 +408,22 @@ static int evcore_push_sleep(struct evcore_queue *q, struct evcore_source *src,
 	bool idle = false;
 	unsigned long irqflags;
 	__poll_t wake;
+	u64 now;
 	int ret;
 
 	do {
 		wake = 0;
 		ret = wait_event_interruptible(q->room_wait,
 					       evcore_room_or_gone(q, src));
-		spin_lock_irqsave(&q->lock, irqflags);
+		now = ret ? 0 : evcore_now(q->clock);
+		evcore_lock(q, irqflags);
 		if (!ret)
 			ret = evcore_push_locked(q, src, flags, aux, payload,
-						 len, EVCORE_PUSH_SLEEP, &wake);
+						 len, now, EVCORE_PUSH_SLEEP,
+						 &wake);
 		if (ret <= 0 && !--src->sleepers)
 			idle = !src->registered;
-		spin_unlock_irqrestore(&q->lock, irqflags);
+		evcore_unlock(q, irqflags);
 		if (wake)
 			evcore_wake_readers(q, wake);
 	} while (ret > 0);
@@ -436,6 +442,7 @@ static int __evcore_push(struct evcore_source *src, u32 flags, u32 aux,
 	struct evcore_queue *q;
 	unsigned long irqflags;
 	__poll_t wake = 0;
+	u64 now;
 	int ret;
 
 	if (flags & ~EVCORE_EVENT_SOURCE_FLAGS)
@@ -453,14 +460,16 @@ static int __evcore_push(struct evcore_source *src, u32 flags, u32 aux,
 		goto out_rcu;
 	}
 	trace_evcore_push_begin(q->name, src->id);
-	spin_lock_irqsave(&q->lock, irqflags);
-	ret = evcore_push_locked(q, src, flags, aux, payload, len, mode,
+	/* A clock read costs; keep it out of the lock hold. */
+	now = evcore_now(q->clock);
+	evcore_lock(q, irqflags);
+	ret = evcore_push_locked(q, src, flags, aux, payload, len, now, mode,
 				 &wake);
 	if (ret > 0) {
 		src->sleepers++;
 		evcore_queue_get(q);
 	}
-	spin_unlock_irqrestore(&q->lock, irqflags);
+	evcore_unlock(q, irqflags);
 	if (wake)
 		evcore_wake_readers(q, wake);
 out_rcu:
@@ -478,7 +487,8 @@ out_rcu:
  * @payload: @len bytes of payload, or NULL when @len is 0
  * @len: payload length, at most the queue's payload size
  *
- * Takes the timestamp and the sequence numbers, applies the overflow
+ * Takes the timestamp (read just before the queue lock; never older than
+ * the previous record's) and the sequence numbers, applies the overflow
  * policy, updates the statistics and wakes readers. Never sleeps and never
  * allocates; its cost does not depend on the number of readers. Under the
  * block policy a full queue refuses the event, as under drop-newest.

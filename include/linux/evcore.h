@@ -153,6 +153,33 @@ struct evcore_reader_stats {
 	u32 watermark;
 };
 
+#ifdef CONFIG_EVCORE_DEBUG
+/**
+ * struct evcore_debug_stats - what the holders of a queue's lock did
+ * @holds: acquisitions of the queue lock
+ * @copies: copies of records to user space (one copy moves a run of
+ *	records, or one loss record)
+ * @records_copied: records those copies moved, loss records included
+ * @max_slots: most ring slots one hold looked at
+ * @max_readers: most readers one hold touched
+ * @max_bytes: most record bytes one hold copied to user space
+ *
+ * Only with CONFIG_EVCORE_DEBUG, for tests proving that the work done with
+ * the lock held is bounded: see evcore_queue_debug_stats().
+ */
+struct evcore_debug_stats {
+	u64 holds;
+	u64 copies;
+	u64 records_copied;
+	u32 max_slots;
+	u32 max_readers;
+	u32 max_bytes;
+};
+
+void evcore_queue_debug_stats(struct evcore_queue *q,
+			      struct evcore_debug_stats *st, bool reset);
+#endif
+
 struct evcore_queue *evcore_queue_create(const struct evcore_config *cfg);
 struct evcore_queue *devm_evcore_queue_create(struct device *dev,
 					      const struct evcore_config *cfg);
