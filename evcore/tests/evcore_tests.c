@@ -3473,3 +3473,5 @@ static void evt_irq_push_irq_work(struct evt_ctx *ctx)
 {
 	evt_irq_push_run(ctx, false);
 }
+
+#include "evcore_tests_hold.c"

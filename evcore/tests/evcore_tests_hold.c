@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * evcore's checks of the queue lock: what one hold of it may do, counted by
+ * CONFIG_EVCORE_DEBUG's accounting. Included at the end of evcore_tests.c,
+ * which has the helpers.
+ */
+
+/*
+ * The most one hold of the lock may touch, whatever the capacity, depth or
+ * number of readers: a read looks at up to 128 slots and frees up to 64
+ * records (two looks each); a resize moves 8 KiB of records a hold.
+ */
+#define EVT_HOLD_SLOTS_MAX	512
+#define EVT_HOLD_BYTES_MAX	8192
+
+#ifdef CONFIG_EVCORE_DEBUG
+static void evt_debug_stats(struct evcore_queue *q,
+			    struct evcore_debug_stats *st, bool reset)
+{
+	evcore_queue_debug_stats(q, st, reset);
+}
+#else
+static void evt_debug_stats(struct evcore_queue *q,
+			    struct evcore_debug_stats *st, bool reset)
+{
+	memset(st, 0, sizeof(*st));
+}
+#endif
+
+static bool evt_debug_built(struct evt_ctx *ctx)
+{
+	return evt_check(ctx, IS_ENABLED(CONFIG_EVCORE_DEBUG), __FILE__,
+			 __LINE__, "no CONFIG_EVCORE_DEBUG: holds not counted");
+}
+
+/* Read @r dry without waiting, @count bytes at a time. */
+static void evt_read_dry(struct evt_ctx *ctx, struct evcore_reader *r,
+			 size_t count)
+{
+	ssize_t ret;
+
+	do {
+		ret = evcore_read(r, evt_uslot(ctx, 0), count, true);
+	} while (ret > 0);
+	EVT_EXPECT_EQ(ctx, ret, -EAGAIN);
+}
+
+/*
+ * Every operation on a queue of @cap records, half full then full, with
+ * @nr readers; with @filter the first reader wants only the one record of
+ * source 2, queued after all those of source 1.
+ */
+static void evt_hold_bounds_one(struct evt_ctx *ctx, u32 cap, u32 nr,
+				bool filter, struct evcore_debug_stats *st)
+{
+	struct evcore_source a = {}, b = {};
+	struct evcore_reader **r;
+	struct evcore_queue *q;
+	u32 i;
+
+	memset(st, 0, sizeof(*st));
+	r = kcalloc(nr, sizeof(*r), GFP_KERNEL);
+	if (!EVT_EXPECT(ctx, r))
+		return;
+	q = evt_queue(ctx, cap, 8, EVCORE_POLICY_DROP_OLDEST);
+	if (!q)
+		goto out_free;
+	if (!evt_register(ctx, q, &a, "a", 1) ||
+	    !evt_register(ctx, q, &b, "b", 2))
+		goto out;
+	for (i = 0; i < nr; i++) {
+		r[i] = evt_reader(ctx, q);
+		if (!r[i])
+			goto out;
+	}
+	if (filter)
+		evcore_reader_set_filter(r[0], BIT_ULL(2));
+	for (i = 0; i < cap / 2; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&a, i, 8), 0);
+	EVT_EXPECT_EQ(ctx, evt_push_n(&b, 0, 8), 0);
+	evt_debug_stats(q, st, true);
+
+	/* A resize moves what the readers hold, both ways. */
+	EVT_EXPECT_EQ(ctx, evcore_queue_resize(q, cap - 1), 0);
+	EVT_EXPECT_EQ(ctx, evcore_queue_resize(q, cap), 0);
+	/* Full, then overwriting. */
+	for (i = cap / 2; i < cap + 16; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&a, i, 8), 0);
+	for (i = 0; i < nr; i++)
+		evt_poll(r[i]);
+	/* The filtered reader finds its record behind all the others. */
+	evt_read_dry(ctx, r[0], 64 * evcore_record_size(q));
+	if (nr > 1) {
+		evt_read_dry(ctx, r[nr - 1], 64 * evcore_record_size(q));
+		evcore_reader_set_filter(r[1], BIT_ULL(1));
+		evcore_reader_set_filter(r[1], U64_MAX);
+	}
+	for (i = 0; i < nr; i++) {
+		evt_reader_done(r[i]);
+		r[i] = NULL;
+	}
+	evcore_queue_reset_stats(q);
+	evt_debug_stats(q, st, false);
+out:
+	for (i = 0; i < nr; i++)
+		evt_reader_done(r[i]);
+	evt_unregister(&b);
+	evt_unregister(&a);
+	evt_queue_done(q);
+out_free:
+	kfree(r);
+}
+
+static void evt_hold_bounds_check(struct evt_ctx *ctx, u32 cap, u32 nr,
+				  bool filter, struct evcore_debug_stats *st)
+{
+	evt_hold_bounds_one(ctx, cap, nr, filter, st);
+	EVT_NOTE(ctx, "cap %u, %u reader(s)%s: %llu holds, each <= %u slots, %u readers, %u B",
+		 cap, nr, filter ? ", filtered" : "", st->holds,
+		 st->max_slots, st->max_readers, st->max_bytes);
+	EVT_EXPECT(ctx, st->holds > cap / 2);
+	EVT_EXPECT(ctx, st->max_slots > 0);
+	EVT_EXPECT(ctx, st->max_slots <= EVT_HOLD_SLOTS_MAX);
+	EVT_EXPECT(ctx, st->max_readers <= 1);
+	EVT_EXPECT(ctx, st->max_bytes <= EVT_HOLD_BYTES_MAX);
+}
+
+/*
+ * Nothing done under the queue lock grows with the capacity, the depth or
+ * the number of readers: resizes, reads that skip a full queue of records
+ * for a filter, filter changes and releases all work in bounded holds.
+ */
+static void evt_lock_hold_bounds(struct evt_ctx *ctx)
+{
+	static const u32 caps[] = { 1024, EVCORE_MAX_CAPACITY };
+	static const u32 readers[] = { 1, 64 };
+	struct evcore_debug_stats st[2];
+	unsigned int c, n, f;
+
+	if (!evt_debug_built(ctx))
+		return;
+	for (n = 0; n < ARRAY_SIZE(readers); n++) {
+		for (f = 0; f < 2; f++) {
+			for (c = 0; c < ARRAY_SIZE(caps); c++)
+				evt_hold_bounds_check(ctx, caps[c], readers[n],
+						      f, &st[c]);
+			/* The same constant at both sizes. */
+			EVT_EXPECT_EQ(ctx, st[1].max_slots, st[0].max_slots);
+		}
+	}
+}
+
+/* Start counting the lock holds of @q from zero. */
+static void evt_holds_start(struct evcore_queue *q)
+{
+	struct evcore_debug_stats st;
+
+	evt_debug_stats(q, &st, true);
+}
+
+/* The holds, copies and records copied since evt_holds_start(). */
+#define EVT_EXPECT_HOLDS(ctx, q, holds, copies, records)		\
+	evt_expect_holds(ctx, q, holds, copies, records, __FILE__, __LINE__)
+
+static void evt_expect_holds(struct evt_ctx *ctx, struct evcore_queue *q,
+			     u64 holds, u64 copies, u64 records,
+			     const char *file, int line)
+{
+	struct evcore_debug_stats st;
+
+	evt_debug_stats(q, &st, true);
+	evt_check(ctx, st.holds == holds && st.copies == copies &&
+		  st.records_copied == records, file, line,
+		  "%llu lock holds, %llu copies of %llu records; expected %llu, %llu, %llu",
+		  st.holds, st.copies, st.records_copied, holds, copies,
+		  records);
+}
+
+/*
+ * A read takes the queue lock once per batch and copies each record once,
+ * straight from the ring to user space; a read that sleeps takes it once
+ * before and once after.
+ */
+static void evt_read_lock_holds(struct evt_ctx *ctx)
+{
+	struct evcore_source a = {}, b = {};
+	struct evcore_reader *fr = NULL;
+	struct evt_one_read o = {};
+	struct evt_thread t;
+	struct evt_heads h;
+	struct evt_fix f;
+	unsigned int i;
+	ssize_t ret;
+
+	if (!evt_debug_built(ctx))
+		return;
+	/* 112-byte records, as /dev/mypoll's. */
+	if (!evt_fix_init(ctx, &f, 256, 64, EVCORE_POLICY_DROP_NEWEST))
+		goto out;
+	for (i = 0; i < 64; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 64), 0);
+	/* 64 records: one hold, one copy. */
+	evt_holds_start(f.q);
+	ret = evt_read(ctx, f.r, 64 * f.rs, true);
+	EVT_EXPECT_HOLDS(ctx, f.q, 1, 1, 64);
+	EVT_EXPECT_EQ(ctx, ret, 64 * f.rs);
+	/* One record. */
+	EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, 64, 64), 0);
+	evt_holds_start(f.q);
+	ret = evt_read(ctx, f.r, 64 * f.rs, true);
+	EVT_EXPECT_HOLDS(ctx, f.q, 1, 1, 1);
+	EVT_EXPECT_EQ(ctx, ret, f.rs);
+	/* Nothing: one hold, no copy. */
+	evt_holds_start(f.q);
+	ret = evt_read(ctx, f.r, 64 * f.rs, true);
+	EVT_EXPECT_HOLDS(ctx, f.q, 1, 0, 0);
+	EVT_EXPECT_EQ(ctx, ret, -EAGAIN);
+	/* 128 records across the end of the ring: two batches, three runs. */
+	for (i = 65; i < 200; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 64), 0);
+	evt_read_dry(ctx, f.r, 64 * f.rs);
+	for (i = 200; i < 328; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 64), 0);
+	evt_holds_start(f.q);
+	ret = evt_read(ctx, f.r, 128 * f.rs, true);
+	EVT_EXPECT_HOLDS(ctx, f.q, 2, 3, 128);
+	EVT_EXPECT_EQ(ctx, ret, 128 * f.rs);
+
+	/* A filtered reader copies only its own records. */
+	fr = evt_reader(ctx, f.q);
+	if (!fr || !evt_register(ctx, f.q, &a, "a", 0) ||
+	    !evt_register(ctx, f.q, &b, "b", 0))
+		goto out;
+	evcore_reader_set_filter(fr, BIT_ULL(b.id));
+	evt_read_dry(ctx, f.r, 64 * f.rs);
+	for (i = 0; i < 32; i++) {
+		EVT_EXPECT_EQ(ctx, evt_push_n(&a, i, 64), 0);
+		EVT_EXPECT_EQ(ctx, evt_push_n(&b, i, 64), 0);
+	}
+	evt_holds_start(f.q);
+	ret = evt_read(ctx, fr, 64 * f.rs, true);
+	EVT_EXPECT_HOLDS(ctx, f.q, 1, 32, 32);
+	EVT_EXPECT_EQ(ctx, ret, 32 * f.rs);
+	evt_read_dry(ctx, f.r, 64 * f.rs);
+
+	/* A read that sleeps: one hold when it finds nothing, one after. */
+	o.r = f.r;
+	o.count = 64 * f.rs;
+	if (!evt_heads_find(ctx, f.r, &h) ||
+	    !evt_thread_start(ctx, &t, evt_one_read_fn, &o, f.q, 1))
+		goto out;
+	if (evt_wait_sleepers(ctx, &h, 1, &t)) {
+		evt_holds_start(f.q);
+		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, 328, 64), 0);
+		evt_thread_join(ctx, &t);
+		EVT_EXPECT_HOLDS(ctx, f.q, 2, 1, 1);
+	} else {
+		evt_thread_join(ctx, &t);
+	}
+	EVT_EXPECT_EQ(ctx, o.ret, f.rs);
+out:
+	evt_reader_done(fr);
+	evt_unregister(&b);
+	evt_unregister(&a);
+	evt_fix_done(&f);
+}
+
+/*
+ * poll() puts a file on the wait queue of producers only when it asks for
+ * EPOLLOUT: a read that makes room does not call every reader's epoll
+ * callback.
+ */
+static void evt_poll_out_waiters(struct evt_ctx *ctx)
+{
+	struct evt_heads h;
+	struct evt_fix f;
+
+	if (!evt_fix_init(ctx, &f, 4, 8, EVCORE_POLICY_BLOCK))
+		goto out;
+	h.n = 0;
+	init_poll_funcptr(&h.pt, evt_heads_qproc);
+	h.pt._key = EPOLLIN | EPOLLRDNORM | EPOLLPRI;
+	evcore_poll(f.r, NULL, &h.pt);
+	EVT_EXPECT_EQ(ctx, h.n, 1);
+	h.n = 0;
+	h.pt._key = EPOLLOUT;
+	evcore_poll(f.r, NULL, &h.pt);
+	EVT_EXPECT_EQ(ctx, h.n, 2);
+	EVT_EXPECT(ctx, h.n == 2 && h.head[0] != h.head[1]);
+out:
+	evt_fix_done(&f);
+}
+
+#define EVT_MOVE_PUSHES	30000
+
+/* Pushes EVT_MOVE_PUSHES events while the check resizes and reads. */
+static int evt_move_pusher_fn(struct evt_thread *t)
+{
+	struct evcore_source *src = t->arg;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < EVT_MOVE_PUSHES && !evt_thread_stopping(); i++) {
+		ret = evt_push_n(src, i, 4096);
+		if (ret)
+			return ret;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * A resize moves records a bounded batch per lock hold while a producer
+ * overwrites the oldest and the reader reads: every record arrives once,
+ * in order, with its payload, what was overwritten is reported, and no
+ * hold copies more than its bound.
+ */
+static void evt_resize_moves(struct evt_ctx *ctx)
+{
+	struct evcore_debug_stats st;
+	struct evt_stream s;
+	struct evt_thread t;
+	struct evt_fix f;
+	unsigned int resizes = 0, busy = 0;
+	ssize_t ret;
+	int err;
+
+	/* 4 KiB payloads: a resize moves one record per lock hold. */
+	if (!evt_fix_init(ctx, &f, 48, 4096, EVCORE_POLICY_DROP_OLDEST))
+		goto out;
+	evt_stream_init(&s, f.q, &f.src, false);
+	evt_debug_stats(f.q, &st, true);
+	if (!evt_thread_start(ctx, &t, evt_move_pusher_fn, &f.src, f.q, 1))
+		goto out;
+	while (!evt_thread_done(&t)) {
+		err = evcore_queue_resize(f.q, resizes % 2 ? 40 : 56);
+		if (err == -EBUSY)
+			busy++;
+		else if (EVT_EXPECT_EQ(ctx, err, 0))
+			resizes++;
+		ret = evt_read(ctx, f.r, 8 * f.rs, true);
+		if (ret > 0)
+			evt_stream_feed(&s, ctx->kbuf, ret, f.rs);
+		else
+			EVT_EXPECT_EQ(ctx, ret, -EAGAIN);
+	}
+	evt_thread_join(ctx, &t);
+	EVT_EXPECT_EQ(ctx, t.ret, 0);
+	EVT_EXPECT_EQ(ctx, evt_drain(ctx, f.r, f.q, &s, 8), -EAGAIN);
+	EVT_EXPECT_STREAM(ctx, &s);
+	EVT_EXPECT_EQ(ctx, s.events + s.lost, EVT_MOVE_PUSHES);
+	EVT_NOTE(ctx, "%u resizes (%u refused busy), %llu events read, %llu lost",
+		 resizes, busy, s.events, s.lost);
+	EVT_EXPECT(ctx, resizes > 0);
+	evt_debug_stats(f.q, &st, false);
+	EVT_EXPECT(ctx, !IS_ENABLED(CONFIG_EVCORE_DEBUG) ||
+		   (st.max_bytes <= EVT_HOLD_BYTES_MAX &&
+		    st.max_slots <= EVT_HOLD_SLOTS_MAX));
+out:
+	evt_fix_done(&f);
+}
