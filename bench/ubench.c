@@ -1,34 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Userspace half of the evcore benchmark: /dev/mypoll against eventfd and
- * pipes, the kernel's own event channels, in the same run.
+ * Userspace half of make bench: /dev/mypoll against the kernel's own event
+ * channels, in the same run, in alternating rounds.
  *
- * Prints "bench: <name> <nanoseconds per operation>" lines.
- * Needs mypoll_misc loaded with instances=2 (/dev/mypoll0, /dev/mypoll1).
+ *   ubench [--rows LIST] [--rounds N] [--side both|mypoll|peer]
+ *          [--scale F] [--device PATH] [--list]
+ *
+ * Prints "record_size BYTES" (read from the device), then for each row and
+ * round "round ROW N MYPOLL PEER UNIT" (a side not run prints "-").
+ * scripts/bench turns the rounds into ratios, medians and TAP.
+ * Needs root, mypoll_misc loaded, and uinput and evdev for the evdev row.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/mypoll.h>
-#include <linux/types.h>
+#include "ubench.h"
 
-#define BATCH	64
+double ub_scale = 1.0;
+const char *ub_device = "/dev/mypoll";
 
-static unsigned long iterations = 20000;
-/* Every ping-pong hop is a cross-thread wake-up: far slower, fewer. */
-static unsigned long pingpongs = 2000;
-
-static __u64 now_ns(void)
+__u64 ub_now(void)
 {
 	struct timespec ts;
 
@@ -36,192 +37,281 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void die(const char *what)
+void ub_die(const char *what)
 {
 	fprintf(stderr, "ubench: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
 
-#define ROUNDS	3
-
-/* Each measurement runs ROUNDS times; the best round is reported. */
-static __u64 best[16];
-static const char *best_name[16];
-static unsigned int nbest;
-
-static void report(const char *name, __u64 ns, unsigned long ops)
+void ub_xwrite(int fd, const void *buf, size_t len)
 {
-	unsigned int i;
+	ssize_t n = write(fd, buf, len);
 
-	for (i = 0; i < nbest && strcmp(best_name[i], name); i++)
-		;
-	if (i == nbest) {
-		best_name[nbest++] = name;
-		best[i] = (__u64)-1;
+	if (n != (ssize_t)len) {
+		if (n >= 0)
+			errno = EIO;
+		ub_die("write");
 	}
-	if (ns / ops < best[i])
-		best[i] = ns / ops;
 }
 
-static void xwrite(int fd, const void *buf, size_t len)
+void ub_xread(int fd, void *buf, size_t len)
 {
-	if (write(fd, buf, len) != (ssize_t)len)
-		die("write");
-}
+	ssize_t n = read(fd, buf, len);
 
-static void xread(int fd, void *buf, size_t len)
-{
-	if (read(fd, buf, len) != (ssize_t)len)
-		die("read");
-}
-
-/* One event written and read back by the same thread. */
-static void bench_roundtrip(int wfd, int rfd, size_t wlen, size_t rlen,
-			    const char *name)
-{
-	struct mypoll_event ev;
-	char buf[sizeof(ev)] = "payload";
-	unsigned long i;
-	__u64 t0;
-
-	t0 = now_ns();
-	for (i = 0; i < iterations; i++) {
-		xwrite(wfd, buf, wlen);
-		xread(rfd, &ev, rlen);
+	if (n != (ssize_t)len) {
+		if (n >= 0) {
+			fprintf(stderr, "ubench: read %zd bytes, wanted %zu\n",
+				n, len);
+			exit(1);
+		}
+		ub_die("read");
 	}
-	report(name, now_ns() - t0, iterations);
 }
 
-/* BATCH events queued, then read with one read() call. */
-static void bench_batch_mypoll(int fd)
+unsigned long ub_scaled(unsigned long n)
 {
-	struct mypoll_event ev[BATCH];
-	__u32 n = BATCH;
-	unsigned long i;
-	__u64 t0;
+	double v = n * ub_scale;
 
-	t0 = now_ns();
-	for (i = 0; i < iterations / BATCH; i++) {
-		if (ioctl(fd, MYPOLL_IOC_TRIGGER, &n) != BATCH)
-			die("trigger");
-		xread(fd, ev, sizeof(ev));
-	}
-	report("batch64_per_event_mypoll", now_ns() - t0,
-	       iterations / BATCH * BATCH);
+	return v < 1 ? 1 : (unsigned long)v;
 }
 
-static void bench_batch_pipe(int wfd, int rfd)
+int ub_open(int flags)
 {
-	static struct mypoll_event ev[BATCH];
-	unsigned long i;
-	__u64 t0;
-	int j;
+	int fd = open(ub_device, flags | O_CLOEXEC);
 
-	t0 = now_ns();
-	for (i = 0; i < iterations / BATCH; i++) {
-		for (j = 0; j < BATCH; j++)
-			xwrite(wfd, &ev[j], sizeof(ev[j]));
-		xread(rfd, ev, sizeof(ev));
+	if (fd < 0)
+		ub_die(ub_device);
+	return fd;
+}
+
+void ub_ioctl_u32(int fd, unsigned long cmd, __u32 val, const char *what)
+{
+	if (ioctl(fd, cmd, &val) < 0)
+		ub_die(what);
+}
+
+/* Queue @count manual events; all must fit. */
+void ub_trigger(int fd, __u32 count)
+{
+	__u32 chunk;
+	int ret;
+
+	while (count) {
+		chunk = count < MYPOLL_TRIGGER_MAX ? count : MYPOLL_TRIGGER_MAX;
+		ret = ioctl(fd, MYPOLL_IOC_TRIGGER, &chunk);
+		if (ret < 0)
+			ub_die("MYPOLL_IOC_TRIGGER");
+		if ((__u32)ret != chunk) {
+			fprintf(stderr, "ubench: trigger queued %d of %u\n",
+				ret, chunk);
+			exit(1);
+		}
+		count -= chunk;
 	}
-	report("batch64_per_event_pipe", now_ns() - t0,
-	       iterations / BATCH * BATCH);
+}
+
+/* Pin the calling thread to @cpu (modulo the CPUs there are). */
+void ub_pin(int cpu)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(n > 0 ? cpu % n : 0, &set);
+	errno = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (errno)
+		ub_die("pthread_setaffinity_np");
 }
 
 /*
- * Ping-pong between two threads on one CPU: every hop is a wake-up and a
- * context switch. On one CPU the figure is the cost of the wake-up path
- * itself, not the latency of waking an idle CPU, which under emulation
- * varies by milliseconds.
+ * The record size, as the device returns it: one event read into a large
+ * buffer. The rows size their peers' records with it; it must also be the
+ * uapi's struct mypoll_event, which they read into.
  */
-struct pong {
-	int in, out;
-	size_t wlen, rlen;
-};
-
-static void *pong_thread(void *arg)
+size_t ub_record_size(void)
 {
-	struct pong *p = arg;
-	char buf[sizeof(struct mypoll_event)] = "pong";
-	unsigned long i;
+	static size_t size;
+	char buf[4096];
+	ssize_t n;
+	int fd;
 
-	for (i = 0; i < pingpongs; i++) {
-		xread(p->in, buf, p->rlen);
-		xwrite(p->out, buf, p->wlen);
+	if (size)
+		return size;
+	fd = ub_open(O_RDWR | O_NONBLOCK);
+	ub_ioctl_u32(fd, MYPOLL_IOC_SET_POLICY, EVCORE_POLICY_DROP_NEWEST,
+		     "MYPOLL_IOC_SET_POLICY");
+	ub_trigger(fd, 1);
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		ub_die("read one record");
+	close(fd);
+	if ((size_t)n != sizeof(struct mypoll_event)) {
+		fprintf(stderr, "ubench: the device returns %zd-byte records, the uapi says %zu\n",
+			n, sizeof(struct mypoll_event));
+		exit(1);
 	}
+	size = n;
+	return size;
+}
+
+int ub_cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The @pct-th percentile of @v (sorted in place), nearest rank. */
+__u64 ub_percentile(__u64 *v, size_t n, unsigned int pct)
+{
+	size_t rank;
+
+	qsort(v, n, sizeof(*v), ub_cmp_u64);
+	rank = (n * pct + 99) / 100;
+	return v[rank ? rank - 1 : 0];
+}
+
+static const struct ub_row *find_row(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ub_read_nrows; i++)
+		if (!strcmp(ub_read_rows[i].name, name))
+			return &ub_read_rows[i];
+	for (i = 0; i < ub_rate_nrows; i++)
+		if (!strcmp(ub_rate_rows[i].name, name))
+			return &ub_rate_rows[i];
 	return NULL;
 }
 
-static void bench_pingpong(int a_w, int a_r, int b_w, int b_r, size_t wlen,
-			   size_t rlen, const char *name)
+static void print_value(int run, double v)
 {
-	struct pong p = { .in = a_r, .out = b_w, .wlen = wlen, .rlen = rlen };
-	char buf[sizeof(struct mypoll_event)] = "ping";
-	pthread_attr_t attr;
-	cpu_set_t cpu;
-	pthread_t th;
-	unsigned long i;
-	__u64 t0;
+	if (run)
+		printf(" %.1f", v);
+	else
+		printf(" -");
+}
 
-	CPU_ZERO(&cpu);
-	CPU_SET(0, &cpu);
-	if (sched_setaffinity(0, sizeof(cpu), &cpu) ||
-	    pthread_attr_init(&attr) ||
-	    pthread_attr_setaffinity_np(&attr, sizeof(cpu), &cpu) ||
-	    pthread_create(&th, &attr, pong_thread, &p))
-		die("pthread_create on CPU 0");
-	pthread_attr_destroy(&attr);
-	t0 = now_ns();
-	for (i = 0; i < pingpongs; i++) {
-		xwrite(a_w, buf, wlen);
-		xread(b_r, buf, rlen);
+/* Rounds alternate the sides: mypoll, peer, mypoll, peer, ... */
+static void run_row(const struct ub_row *row, int rounds, int mine,
+		    int peer)
+{
+	double a[2] = { }, b[2] = { };
+	unsigned int i;
+	int r;
+
+	for (r = 1; r <= rounds; r++) {
+		/* A side that hangs ends the run. */
+		alarm(120);
+		if (mine)
+			row->mypoll(a);
+		alarm(120);
+		if (peer)
+			row->peer_fn(b);
+		alarm(0);
+		for (i = 0; i < row->nout; i++) {
+			printf("round %s %d", row->out[i] ? row->out[i] :
+			       row->name, r);
+			print_value(mine, a[i]);
+			print_value(peer, b[i]);
+			printf(" %s\n", row->unit);
+		}
+		fflush(stdout);
 	}
-	report(name, now_ns() - t0, pingpongs);
-	pthread_join(th, NULL);
+}
+
+static void print_usage(FILE *f, int status)
+{
+	fprintf(f, "usage: ubench [--rows LIST] [--rounds N] [--side both|mypoll|peer]\n"
+		"              [--scale F] [--device PATH] [--list]\n"
+		"Rows (comma-separated LIST, default all):");
+	for (size_t i = 0; i < ub_read_nrows; i++)
+		fprintf(f, " %s", ub_read_rows[i].name);
+	for (size_t i = 0; i < ub_rate_nrows; i++)
+		fprintf(f, " %s", ub_rate_rows[i].name);
+	fprintf(f, "\n");
+	exit(status);
 }
 
 int main(int argc, char **argv)
 {
-	int m0, m1, e0, e1, p0[2], p1[2];
-	__u32 policy = EVCORE_POLICY_DROP_OLDEST, size = 4096;
-	int round;
+	static const struct option opts[] = {
+		{ "rows", required_argument, NULL, 'r' },
+		{ "rounds", required_argument, NULL, 'n' },
+		{ "side", required_argument, NULL, 's' },
+		{ "scale", required_argument, NULL, 'x' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	const char *rows = NULL;
+	int rounds = 5, mine = 1, peer = 1, c;
+	char *list, *name, *save;
+	size_t i;
 
-	if (argc > 1)
-		iterations = strtoul(argv[1], NULL, 0);
-	if (iterations < BATCH)
-		iterations = BATCH;
-
-	m0 = open("/dev/mypoll0", O_RDWR);
-	m1 = open("/dev/mypoll1", O_RDWR);
-	if (m0 < 0 || m1 < 0)
-		die("open /dev/mypoll0 and /dev/mypoll1");
-	if (ioctl(m0, MYPOLL_IOC_SET_POLICY, &policy) ||
-	    ioctl(m1, MYPOLL_IOC_SET_POLICY, &policy) ||
-	    ioctl(m0, MYPOLL_IOC_SET_QUEUE_SIZE, &size) ||
-	    ioctl(m1, MYPOLL_IOC_SET_QUEUE_SIZE, &size))
-		die("configure mypoll");
-	e0 = eventfd(0, 0);
-	e1 = eventfd(0, 0);
-	if (e0 < 0 || e1 < 0 || pipe(p0) || pipe(p1))
-		die("eventfd/pipe");
-
-	printf("bench: iterations %lu rounds %d\n", iterations, ROUNDS);
-	for (round = 0; round < ROUNDS; round++) {
-		bench_roundtrip(m0, m0, 8, sizeof(struct mypoll_event),
-				"roundtrip_mypoll");
-		bench_roundtrip(e0, e0, 8, 8, "roundtrip_eventfd");
-		bench_roundtrip(p0[1], p0[0], sizeof(struct mypoll_event),
-				sizeof(struct mypoll_event), "roundtrip_pipe");
-		bench_batch_mypoll(m0);
-		bench_batch_pipe(p0[1], p0[0]);
-		bench_pingpong(m0, m0, m1, m1, 8, sizeof(struct mypoll_event),
-			       "pingpong_mypoll");
-		bench_pingpong(e0, e0, e1, e1, 8, 8, "pingpong_eventfd");
-		bench_pingpong(p0[1], p0[0], p1[1], p1[0],
-			       sizeof(struct mypoll_event),
-			       sizeof(struct mypoll_event), "pingpong_pipe");
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			rows = optarg;
+			break;
+		case 'n':
+			rounds = atoi(optarg);
+			break;
+		case 's':
+			mine = strcmp(optarg, "peer") != 0;
+			peer = strcmp(optarg, "mypoll") != 0;
+			if (strcmp(optarg, "both") && (mine && peer))
+				print_usage(stderr, 2);
+			break;
+		case 'x':
+			ub_scale = atof(optarg);
+			break;
+		case 'd':
+			ub_device = optarg;
+			break;
+		case 'l':
+			for (i = 0; i < ub_read_nrows; i++)
+				printf("%s %s %s\n", ub_read_rows[i].name,
+				       ub_read_rows[i].peer,
+				       ub_read_rows[i].unit);
+			for (i = 0; i < ub_rate_nrows; i++)
+				printf("%s %s %s\n", ub_rate_rows[i].name,
+				       ub_rate_rows[i].peer,
+				       ub_rate_rows[i].unit);
+			return 0;
+		case 'h':
+			print_usage(stdout, 0);
+			break;
+		default:
+			print_usage(stderr, 2);
+		}
 	}
-	for (round = 0; round < (int)nbest; round++)
-		printf("bench: %s %llu\n", best_name[round],
-		       (unsigned long long)best[round]);
+	if (optind != argc || rounds < 1 || !(ub_scale > 0))
+		print_usage(stderr, 2);
+
+	ub_pin(0);
+	printf("record_size %zu\n", ub_record_size());
+	if (!rows) {
+		for (i = 0; i < ub_read_nrows; i++)
+			run_row(&ub_read_rows[i], rounds, mine, peer);
+		for (i = 0; i < ub_rate_nrows; i++)
+			run_row(&ub_rate_rows[i], rounds, mine, peer);
+		return 0;
+	}
+	list = strdup(rows);
+	if (!list)
+		ub_die("strdup");
+	for (name = strtok_r(list, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		const struct ub_row *row = find_row(name);
+
+		if (!row) {
+			fprintf(stderr, "ubench: no row %s\n", name);
+			print_usage(stderr, 2);
+		}
+		run_row(row, rounds, mine, peer);
+	}
+	free(list);
 	return 0;
 }
