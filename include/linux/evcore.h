@@ -153,7 +153,6 @@ struct evcore_reader_stats {
 	u32 watermark;
 };
 
-#ifdef CONFIG_EVCORE_DEBUG
 /**
  * struct evcore_debug_stats - what the holders of a queue's lock did
  * @holds: acquisitions of the queue lock
@@ -164,8 +163,8 @@ struct evcore_reader_stats {
  * @max_readers: most readers one hold touched
  * @max_bytes: most record bytes one hold copied to user space
  *
- * Only with CONFIG_EVCORE_DEBUG, for tests proving that the work done with
- * the lock held is bounded: see evcore_queue_debug_stats().
+ * Filled only with CONFIG_EVCORE_DEBUG, for tests proving that the work
+ * done with the lock held is bounded: see evcore_queue_debug_stats().
  */
 struct evcore_debug_stats {
 	u64 holds;
@@ -175,6 +174,8 @@ struct evcore_debug_stats {
 	u32 max_readers;
 	u32 max_bytes;
 };
+
+#ifdef CONFIG_EVCORE_DEBUG
 
 void evcore_queue_debug_stats(struct evcore_queue *q,
 			      struct evcore_debug_stats *st, bool reset);
