@@ -277,17 +277,20 @@ enum evcore_hold {
 /**
  * struct evcore_reader - one reader, usually one open file
  * @q: the queue, referenced
- * @at: position, protected by the queue's lock; written only by the
- *	holder of @read_lock
+ * @at: position, protected by the queue's lock; written by the holder of
+ *	@read_lock, or by a read done in one hold of the queue's lock while
+ *	nobody holds @read_lock (see evcore_read_hold())
  * @read: event records copied, under the queue's lock
  * @lost: events lost, under the queue's lock
  * @filter: wanted source ids, under the queue's lock; written only by the
  *	holder of @read_lock
- * @hold: how the reader holds its records, under the queue's lock
+ * @hold: how the reader holds its records, under the queue's lock;
+ *	written with WRITE_ONCE(), read locklessly as a hint by evcore_read()
  * @watermark: events that must wait before the reader wakes, under the
  *	queue's lock
- * @read_lock: serialises evcore_read() calls and filter changes, which
- *	move the reader. Not held while a read sleeps.
+ * @read_lock: serialises filter changes and the evcore_read() calls that
+ *	take more than one hold of the queue's lock, which move the reader.
+ *	Not held while a read sleeps.
  * @bytes: memory allocated for this reader
  * @fasync_file: the file registered for SIGIO, or NULL
  */
@@ -510,10 +513,48 @@ static inline bool evcore_loss_pending_locked(struct evcore_reader *r)
 	return evcore_take_loss_locked(r, &c) != 0;
 }
 
+/*
+ * Whether the events waiting for @r at @c, where no loss is pending, are
+ * enough to wake it.
+ */
+static inline bool evcore_enough_locked(struct evcore_reader *r,
+					const struct evcore_cursor *c)
+{
+	struct evcore_queue *q = r->q;
+	/* A resize may have left the watermark above the capacity. */
+	u32 mark = min(r->watermark, q->capacity);
+	u64 avail;
+
+	lockdep_assert_held(&q->lock);
+	if (r->hold == EVCORE_HOLD_PIN)
+		avail = q->head - c->pos;
+	else
+		avail = evcore_outstanding_locked(r, c);
+	/*
+	 * A full queue wakes a reader whatever its watermark: waiting for
+	 * more could only lose events or keep producers blocked.
+	 */
+	return avail >= mark || (avail && evcore_depth_locked(q) == q->capacity);
+}
+
+/* Take the tail record out of the ring; its readers are already dealt with. */
+static inline void evcore_pop_tail_locked(struct evcore_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	q->src_live[evcore_rec_locked(q, q->tail)->source_id]--;
+	q->tail++;
+}
+
+/* Free up to @budget records at the tail that no reader needs. */
+static inline void evcore_reclaim_locked(struct evcore_queue *q, u32 budget)
+{
+	lockdep_assert_held(&q->lock);
+	while (budget-- && evcore_tail_free_locked(q))
+		evcore_pop_tail_locked(q);
+}
+
 /* queue.c */
 struct evcore_queue *evcore_queue_get(struct evcore_queue *q);
-void evcore_pop_tail_locked(struct evcore_queue *q);
-void evcore_reclaim_locked(struct evcore_queue *q, u32 budget);
 void evcore_wake_readers(struct evcore_queue *q, __poll_t mask);
 void evcore_wake_room(struct evcore_queue *q);
 

@@ -60,22 +60,6 @@ int evcore_policy_parse(const char *buf)
 }
 EXPORT_SYMBOL_NS_GPL(evcore_policy_parse, EVCORE_NS);
 
-/* Take the tail record out of the ring; its readers are already dealt with. */
-void evcore_pop_tail_locked(struct evcore_queue *q)
-{
-	lockdep_assert_held(&q->lock);
-	q->src_live[evcore_rec_locked(q, q->tail)->source_id]--;
-	q->tail++;
-}
-
-/* Free up to @budget records at the tail that no reader needs. */
-void evcore_reclaim_locked(struct evcore_queue *q, u32 budget)
-{
-	lockdep_assert_held(&q->lock);
-	while (budget-- && evcore_tail_free_locked(q))
-		evcore_pop_tail_locked(q);
-}
-
 /*
  * Wake-ups. Every wake of the readers sends SIGIO to the subscribers with
  * the band of what woke them; room for producers sends POLL_OUT.
@@ -109,6 +93,7 @@ static int evcore_ring_alloc(struct evcore_ring *ring, u32 capacity,
 		ring->recs = NULL;
 		return -ENOMEM;
 	}
+	ring->capacity = capacity;
 	return 0;
 }
 

@@ -2,8 +2,7 @@
 /*
  * evcore: a reusable event queue for character drivers.
  *
- * Reading: readiness, read() straight from the ring to user space, poll
- * and fasync.
+ * Reading: read() straight from the ring to user space.
  * See Documentation/driver-api/evcore.rst.
  */
 
@@ -17,58 +16,13 @@
 #include "evcore_internal.h"
 #include "evcore_trace.h"
 
-/*
- * Whether the events waiting for @r at @c, where no loss is pending, are
- * enough to wake it.
- */
-static bool evcore_enough_locked(struct evcore_reader *r,
-				 const struct evcore_cursor *c)
-{
-	struct evcore_queue *q = r->q;
-	/* A resize may have left the watermark above the capacity. */
-	u32 mark = min(r->watermark, q->capacity);
-	u64 avail;
-
-	lockdep_assert_held(&q->lock);
-	if (r->hold == EVCORE_HOLD_PIN)
-		avail = q->head - c->pos;
-	else
-		avail = evcore_outstanding_locked(r, c);
-	/*
-	 * A full queue wakes a reader whatever its watermark: waiting for
-	 * more could only lose events or keep producers blocked.
-	 */
-	return avail >= mark || (avail && evcore_depth_locked(q) == q->capacity);
-}
-
-/*
- * Whether a read would return now: the wake-up condition of a reader. Sets
- * @pri when that is because of a loss record.
- */
-static bool evcore_readable_locked(struct evcore_reader *r, bool *pri)
-{
-	struct evcore_queue *q = r->q;
-	struct evcore_cursor c = r->at;
-
-	lockdep_assert_held(&q->lock);
-	*pri = false;
-	if (q->shutdown)
-		return true;
-	if (r->hold == EVCORE_HOLD_WALK)
-		return false;
-	if (evcore_take_loss_locked(r, &c)) {
-		*pri = true;
-		return true;
-	}
-	return evcore_enough_locked(r, &c);
-}
-
 /* A read between its holds of the queue lock. */
 struct evcore_rd {
 	char __user *buf;
 	size_t count;
 	size_t done;
 	u64 lost;
+	u64 pos;
 	bool nonblock;
 	unsigned int gen;
 };
@@ -82,6 +36,9 @@ enum evcore_rd_state {
 				 */
 	EVCORE_RD_FAULT,	/* the next record's user memory is not mapped */
 	EVCORE_RD_SHUTDOWN,
+	EVCORE_RD_SLOW,		/* not done without the read lock: nothing was
+				 * changed
+				 */
 };
 
 /*
@@ -112,6 +69,43 @@ static unsigned long evcore_copy_out_locked(struct evcore_queue *q,
 	pagefault_enable();
 	evcore_touch_copy(q, records, len);
 	return left;
+}
+
+/*
+ * Copy @n records from @ring, from index @idx on, to the read's buffer at
+ * @off with page faults disabled: the queue lock is held. Return how many
+ * whole records reached it; a fault stops the copy in the record it hit.
+ *
+ * The copy is one user-access window with the unsafe accessors, as
+ * filldir() does: the source is the ring, in bounds by construction (the
+ * caller's run never wraps), so copy_to_user()'s hardened-usercopy lookup
+ * of the source object would only add its cost to every record.
+ */
+static __always_inline u32 evcore_copy_recs_locked(struct evcore_queue *q,
+						   struct evcore_rd *rd,
+						   size_t off,
+						   const struct evcore_ring *ring,
+						   u32 idx, u32 n)
+{
+	size_t rs = q->record_size;
+	const u8 *from = ring->recs + (size_t)idx * rs;
+	char __user *to = rd->buf + off;
+	u32 i = 0;
+
+	lockdep_assert_held(&q->lock);
+	if (WARN_ON_ONCE(idx > ring->capacity || n > ring->capacity - idx))
+		return 0;
+	evcore_touch_copy(q, n, n * rs);
+	pagefault_disable();
+	if (!user_access_begin(to, n * rs))
+		goto out;
+	for (; i < n; i++, from += rs, to += rs)
+		unsafe_copy_to_user(to, from, rs, fault);
+fault:
+	user_access_end();
+out:
+	pagefault_enable();
+	return i;
 }
 
 /* Copy a loss record of @lost events at @seq; return whether it fit. */
@@ -157,8 +151,8 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 	size_t rs = q->record_size;
 	struct evcore_source *src;
 	struct evcore_event *ev;
-	unsigned long left;
 	u32 i, n;
+	bool ok;
 	u8 *rec;
 
 	lockdep_assert_held(&q->lock);
@@ -166,8 +160,7 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 	if (!run->n)
 		return true;
 	rec = run->ring->recs + (size_t)run->idx * rs;
-	left = evcore_copy_out_locked(q, rd, *off, rec, run->n * rs, run->n);
-	n = run->n - DIV_ROUND_UP(left, rs);
+	n = evcore_copy_recs_locked(q, rd, *off, run->ring, run->idx, run->n);
 	for (i = 0; i < n; i++) {
 		ev = (struct evcore_event *)(rec + i * rs);
 		src = q->sources[ev->source_id];
@@ -183,8 +176,79 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 	if (r->hold == EVCORE_HOLD_REFS)
 		good->acct += n;
 	*off += n * rs;
+	ok = n == run->n;
 	run->n = 0;
-	return !left;
+	return ok;
+}
+
+/*
+ * The common case of evcore_read_locked(), in O(1) plus the copy: a reader
+ * of every source standing in the ring with nothing lost anywhere before
+ * the head (no event refused since it last looked, none overwritten under
+ * it) and no resize still moving its records. The records it gets are then
+ * consecutive in the ring, at most two runs, with no loss record between
+ * them.
+ */
+static inline bool evcore_read_fast_ok(struct evcore_reader *r,
+				       const struct evcore_cursor *c)
+{
+	struct evcore_queue *q = r->q;
+
+	lockdep_assert_held(&q->lock);
+	return r->hold == EVCORE_HOLD_PIN && !c->owed && c->pos >= q->tail &&
+	       c->seen == q->refused && c->pos >= q->old_split;
+}
+
+static __always_inline enum evcore_rd_state
+evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd)
+{
+	struct evcore_queue *q = r->q;
+	size_t rs = q->record_size;
+	u64 pos = r->at.pos, avail = q->head - pos;
+	struct evcore_event *ev;
+	u32 n, idx, first, got, i;
+	u8 *rec;
+
+	lockdep_assert_held(&q->lock);
+	if (!avail || (avail < r->watermark && !rd->done && !rd->nonblock &&
+		       !evcore_enough_locked(r, &r->at))) {
+		rd->gen = atomic_read(&q->wake_gen);
+		return rd->done ? EVCORE_RD_DONE : EVCORE_RD_EMPTY;
+	}
+	n = min_t(u64, avail, (rd->count - rd->done) / rs);
+	n = min_t(u32, n, EVCORE_BATCH_MAX);
+	n = min_t(u32, n, max_t(size_t, 1, EVCORE_BATCH_BYTES / rs));
+	idx = evcore_ring_idx(q->head, q->head_idx, q->capacity, pos);
+	evcore_touch_slots(q, n);
+	first = min(n, q->capacity - idx);
+	got = evcore_copy_recs_locked(q, rd, rd->done, &q->ring, idx, first);
+	if (got == first && n > first)
+		got += evcore_copy_recs_locked(q, rd, rd->done + first * rs,
+					       &q->ring, 0, n - first);
+	for (i = 0, rec = q->ring.recs + (size_t)idx * rs; i < got; i++) {
+		if (i == first)
+			rec = q->ring.recs;
+		ev = (struct evcore_event *)rec;
+		if (q->sources[ev->source_id])
+			q->sources[ev->source_id]->delivered++;
+		rec += rs;
+	}
+	if (got) {
+		/* Move the reader's pin past what it was given. */
+		evcore_dec(evcore_pins_at_locked(q, pos));
+		(*evcore_pins_at_locked(q, pos + got))++;
+		r->at.pos = pos + got;
+		r->read += got;
+		q->cnt.delivered += got;
+		rd->done += (size_t)got * rs;
+		evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
+	}
+	if (got < n)
+		return EVCORE_RD_FAULT;
+	/* Full buffer or nothing left: done; otherwise the budget ran out. */
+	if (n == avail || rd->count - rd->done < rs)
+		return EVCORE_RD_DONE;
+	return EVCORE_RD_MORE;
 }
 
 /*
@@ -334,18 +398,76 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 	return st;
 }
 
-/* One hold of the queue lock for a read, with the wake-ups it calls for. */
+/*
+ * Whether the fast path reads all it will give @rd in this one hold: the
+ * buffer or the records run out before the batch budget does.
+ */
+static inline bool evcore_read_one_hold(struct evcore_reader *r,
+					const struct evcore_rd *rd)
+{
+	struct evcore_queue *q = r->q;
+	size_t rs = q->record_size;
+	u64 n = min_t(u64, q->head - r->at.pos, (rd->count - rd->done) / rs);
+
+	lockdep_assert_held(&q->lock);
+	return n <= min_t(size_t, EVCORE_BATCH_MAX,
+			  max_t(size_t, 1, EVCORE_BATCH_BYTES / rs));
+}
+
+/*
+ * Whether a read of @count bytes by @r is worth trying without the read
+ * lock: a reader of every source (read without the lock: a hint, which
+ * evcore_read_hold() checks again under it) whose buffer holds at most one
+ * batch. Other reads would find out only with the queue lock held, and
+ * take it once more.
+ */
+static inline bool evcore_read_quick_hint(struct evcore_reader *r,
+					  size_t count)
+{
+	size_t rs = r->q->record_size;
+
+	return READ_ONCE(r->hold) == EVCORE_HOLD_PIN &&
+	       count / rs <= min_t(size_t, EVCORE_BATCH_MAX,
+				   max_t(size_t, 1, EVCORE_BATCH_BYTES / rs));
+}
+
+/*
+ * One hold of the queue lock for a read, with the wake-ups it calls for.
+ *
+ * With @quick the caller does not hold @r->read_lock: the hold then does
+ * only a read that the fast path does in one hold (all of it, unless a
+ * page is not mapped), and only while nobody holds the read lock (a read
+ * between its holds, a filter change). Such a read comes before anything
+ * the next holder of the read lock does, since that one takes the queue
+ * lock before it moves the reader. Otherwise it returns EVCORE_RD_SLOW
+ * having changed nothing.
+ */
 static enum evcore_rd_state evcore_read_hold(struct evcore_reader *r,
-					     struct evcore_rd *rd)
+					     struct evcore_rd *rd, bool quick)
 {
 	struct evcore_queue *q = r->q;
 	enum evcore_rd_state st;
 	unsigned long flags;
-	bool room, pri;
+	bool room, pri = false;
 
 	evcore_lock(q, flags);
 	room = !evcore_has_room_locked(q);
-	st = evcore_read_locked(r, rd, &pri);
+	if (likely(!q->shutdown && evcore_read_fast_ok(r, &r->at))) {
+		/* No loss anywhere before the head: none becomes pending. */
+		evcore_touch_reader(q);
+		if (!quick)
+			lockdep_assert_held(&r->read_lock);
+		if (quick && (mutex_is_locked(&r->read_lock) ||
+			      !evcore_read_one_hold(r, rd)))
+			st = EVCORE_RD_SLOW;
+		else
+			st = evcore_read_fast_locked(r, rd);
+	} else if (quick) {
+		st = EVCORE_RD_SLOW;
+	} else {
+		st = evcore_read_locked(r, rd, &pri);
+	}
+	rd->pos = r->at.pos;
 	room = room && evcore_has_room_locked(q);
 	evcore_unlock(q, flags);
 	if (room)
@@ -395,9 +517,13 @@ static int evcore_read_wait(struct evcore_queue *q, unsigned int gen)
  * reached @buf.
  *
  * Records go from the ring to @buf in one copy, under the queue lock with
- * page faults disabled, at most %EVCORE_BATCH_BYTES at a time; a page not
- * mapped yet is faulted in with the lock dropped. A read that does not
- * wait takes the lock once per batch.
+ * page faults disabled, at most %EVCORE_BATCH_BYTES at a time. Most reads
+ * take the queue lock once and no other lock. One that needs more than a
+ * batch, waits, or meets a page of @buf not mapped yet takes the reader's
+ * read lock, and faults such pages in with the queue lock dropped. Where
+ * that page came after records the first hold copied, another read of @r
+ * may take records in between: each read still gets its records whole and
+ * in order.
  *
  * Context: Process context, may sleep.
  * Return: the number of bytes copied, a multiple of the record size;
@@ -417,10 +543,29 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 
 	if (count < rs)
 		return -EINVAL;
+	/*
+	 * Most reads are done in one hold of the queue lock. One that met a
+	 * page not mapped yet goes on below, with the read lock: another
+	 * read of the same reader may have come in between (as between two
+	 * event reads of an evdev client).
+	 */
+	while (evcore_read_quick_hint(r, count)) {
+		st = evcore_read_hold(r, &rd, true);
+		if (st == EVCORE_RD_DONE || (st == EVCORE_RD_EMPTY && nonblock)) {
+			ret = rd.done ? rd.done : -EAGAIN;
+			goto out;
+		}
+		if (st != EVCORE_RD_EMPTY)
+			break;
+		ret = evcore_read_wait(q, rd.gen);
+		if (ret)
+			return ret;
+	}
+
 	if (mutex_lock_interruptible(&r->read_lock))
 		return -ERESTARTSYS;
 	for (;;) {
-		st = evcore_read_hold(r, &rd);
+		st = evcore_read_hold(r, &rd, false);
 		if (st == EVCORE_RD_MORE) {
 			cond_resched();
 			continue;
@@ -441,6 +586,7 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 		if (mutex_lock_interruptible(&r->read_lock))
 			return -ERESTARTSYS;
 	}
+	mutex_unlock(&r->read_lock);
 
 	if (rd.done)
 		ret = rd.done;
@@ -450,81 +596,8 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 		ret = -EFAULT;
 	else
 		ret = -EAGAIN;
-	trace_evcore_read(q->name, r->at.pos, rd.done / rs, rd.lost, ret);
-	mutex_unlock(&r->read_lock);
+out:
+	trace_evcore_read(q->name, rd.pos, rd.done / rs, rd.lost, ret);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(evcore_read, EVCORE_NS);
-
-/**
- * evcore_poll() - the poll() of a driver built on evcore
- * @r: the reader of the file
- * @file: the file
- * @wait: the poll table
- *
- * Context: Process context.
- * Return: EPOLLIN | EPOLLRDNORM when a read would not wait;
- * EPOLLPRI while a loss record is the next record; EPOLLOUT | EPOLLWRNORM
- * when evcore_push_wait() would not wait; EPOLLHUP | EPOLLERR alone after
- * shutdown.
- */
-__poll_t evcore_poll(struct evcore_reader *r, struct file *file,
-		     poll_table *wait)
-{
-	struct evcore_queue *q = r->q;
-	unsigned long flags;
-	__poll_t mask = 0;
-	bool pri;
-
-	poll_wait(file, &q->wait, wait);
-	/*
-	 * Only pollers of EPOLLOUT wait for room: the others would be woken
-	 * (an epoll callback each) whenever a read makes room.
-	 */
-	if (poll_requested_events(wait) & (EPOLLOUT | EPOLLWRNORM))
-		poll_wait(file, &q->room_wait, wait);
-
-	evcore_lock(q, flags);
-	evcore_touch_reader(q);
-	if (q->shutdown) {
-		mask = EPOLLHUP | EPOLLERR;
-	} else {
-		if (evcore_readable_locked(r, &pri))
-			mask |= EPOLLIN | EPOLLRDNORM;
-		if (pri)
-			mask |= EPOLLPRI;
-		if (evcore_has_room_locked(q))
-			mask |= EPOLLOUT | EPOLLWRNORM;
-	}
-	evcore_unlock(q, flags);
-	return mask;
-}
-EXPORT_SYMBOL_NS_GPL(evcore_poll, EVCORE_NS);
-
-/**
- * evcore_fasync() - the fasync() of a driver built on evcore
- * @r: the reader of the file
- * @fd: as passed to fasync()
- * @file: the file
- * @on: as passed to fasync()
- *
- * The file gets SIGIO whenever readers are woken, whatever its own
- * watermark and filter: POLL_IN for an event queued, a resize, a watermark
- * or filter change; POLL_PRI for an event refused or overwritten and when
- * a read reaches a loss record; POLL_OUT when a full queue under the block
- * policy gets room; POLL_HUP at shutdown. evcore_reader_release()
- * unsubscribes it.
- *
- * Context: Process context.
- * Return: as fasync_helper().
- */
-int evcore_fasync(struct evcore_reader *r, int fd, struct file *file, int on)
-{
-	int ret;
-
-	ret = fasync_helper(fd, file, on, &r->q->fasync);
-	if (ret >= 0)
-		r->fasync_file = on ? file : NULL;
-	return ret;
-}
-EXPORT_SYMBOL_NS_GPL(evcore_fasync, EVCORE_NS);

@@ -2,8 +2,8 @@
 /*
  * evcore: a reusable event queue for character drivers.
  *
- * Readers: their lifetime, what they hold of the ring, and the reader
- * controls. Reading itself is in read.c.
+ * Readers: their lifetime, what they hold of the ring, the reader
+ * controls, poll and fasync. Reading itself is in read.c.
  * See Documentation/driver-api/evcore.rst.
  */
 
@@ -151,7 +151,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 			done = seq == q->head;
 			if (done) {
 				evcore_want_locked(q, take, true);
-				r->hold = EVCORE_HOLD_REFS;
+				WRITE_ONCE(r->hold, EVCORE_HOLD_REFS);
 				/* Its wanted records are those it took. */
 				r->at.acct = evcore_wanted_total_locked(r) - taken;
 			} else {
@@ -287,7 +287,8 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 		(*evcore_pins_at_locked(q, pos))++;
 	}
 	r->filter = filter;
-	r->hold = filter == U64_MAX ? EVCORE_HOLD_PIN : EVCORE_HOLD_WALK;
+	WRITE_ONCE(r->hold, filter == U64_MAX ? EVCORE_HOLD_PIN :
+		   EVCORE_HOLD_WALK);
 	q->nr_wanting += !!filter - !!old;
 	evcore_unlock(q, flags);
 
@@ -357,3 +358,98 @@ void evcore_reader_show_fdinfo(struct evcore_reader *r, struct seq_file *m)
 	seq_printf(m, "evcore-watermark:\t%u\n", st.watermark);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_reader_show_fdinfo, EVCORE_NS);
+
+/*
+ * Whether a read would return now: the wake-up condition of a reader. Sets
+ * @pri when that is because of a loss record.
+ */
+static bool evcore_readable_locked(struct evcore_reader *r, bool *pri)
+{
+	struct evcore_queue *q = r->q;
+	struct evcore_cursor c = r->at;
+
+	lockdep_assert_held(&q->lock);
+	*pri = false;
+	if (q->shutdown)
+		return true;
+	if (r->hold == EVCORE_HOLD_WALK)
+		return false;
+	if (evcore_take_loss_locked(r, &c)) {
+		*pri = true;
+		return true;
+	}
+	return evcore_enough_locked(r, &c);
+}
+
+/**
+ * evcore_poll() - the poll() of a driver built on evcore
+ * @r: the reader of the file
+ * @file: the file
+ * @wait: the poll table
+ *
+ * Context: Process context.
+ * Return: EPOLLIN | EPOLLRDNORM when a read would not wait;
+ * EPOLLPRI while a loss record is the next record; EPOLLOUT | EPOLLWRNORM
+ * when evcore_push_wait() would not wait; EPOLLHUP | EPOLLERR alone after
+ * shutdown.
+ */
+__poll_t evcore_poll(struct evcore_reader *r, struct file *file,
+		     poll_table *wait)
+{
+	struct evcore_queue *q = r->q;
+	unsigned long flags;
+	__poll_t mask = 0;
+	bool pri;
+
+	poll_wait(file, &q->wait, wait);
+	/*
+	 * Only pollers of EPOLLOUT wait for room: the others would be woken
+	 * (an epoll callback each) whenever a read makes room.
+	 */
+	if (poll_requested_events(wait) & (EPOLLOUT | EPOLLWRNORM))
+		poll_wait(file, &q->room_wait, wait);
+
+	evcore_lock(q, flags);
+	evcore_touch_reader(q);
+	if (q->shutdown) {
+		mask = EPOLLHUP | EPOLLERR;
+	} else {
+		if (evcore_readable_locked(r, &pri))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (pri)
+			mask |= EPOLLPRI;
+		if (evcore_has_room_locked(q))
+			mask |= EPOLLOUT | EPOLLWRNORM;
+	}
+	evcore_unlock(q, flags);
+	return mask;
+}
+EXPORT_SYMBOL_NS_GPL(evcore_poll, EVCORE_NS);
+
+/**
+ * evcore_fasync() - the fasync() of a driver built on evcore
+ * @r: the reader of the file
+ * @fd: as passed to fasync()
+ * @file: the file
+ * @on: as passed to fasync()
+ *
+ * The file gets SIGIO whenever readers are woken, whatever its own
+ * watermark and filter: POLL_IN for an event queued, a resize, a watermark
+ * or filter change; POLL_PRI for an event refused or overwritten and when
+ * a read reaches a loss record; POLL_OUT when a full queue under the block
+ * policy gets room; POLL_HUP at shutdown. evcore_reader_release()
+ * unsubscribes it.
+ *
+ * Context: Process context.
+ * Return: as fasync_helper().
+ */
+int evcore_fasync(struct evcore_reader *r, int fd, struct file *file, int on)
+{
+	int ret;
+
+	ret = fasync_helper(fd, file, on, &r->q->fasync);
+	if (ret >= 0)
+		r->fasync_file = on ? file : NULL;
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(evcore_fasync, EVCORE_NS);

@@ -997,6 +997,68 @@ out_unmap:
 }
 
 /*
+ * A read into pages not faulted in yet: the copy under the queue lock stops
+ * at the first such page, the read faults it in with the lock dropped and
+ * goes on, so it returns every record it has room for, in order. For a
+ * reader of every source whose buffer's first pages are mapped (the fast
+ * path copies records, then hands over to the read lock) and a filtered
+ * reader on fresh pages.
+ */
+static void evt_read_fault_in(struct evt_ctx *ctx)
+{
+	const u32 n = 64;	/* one batch: 7 KiB, over three pages */
+	struct evcore_reader *fr = NULL, *r;
+	struct evcore_reader_stats rst;
+	struct evt_stream s;
+	struct evt_fix f;
+	unsigned long map;
+	char __user *at;
+	unsigned int i;
+	ssize_t ret;
+	size_t len;
+
+	if (!evt_fix_init(ctx, &f, 2 * n, 64, EVCORE_POLICY_DROP_NEWEST))
+		goto out;
+	fr = evt_reader(ctx, f.q);
+	if (!fr)
+		goto out;
+	evcore_reader_set_filter(fr, BIT_ULL(f.src.id));
+	for (i = 0; i < n; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 64), 0);
+
+	len = n * f.rs;
+	for (i = 0; i < 2; i++) {
+		r = i ? fr : f.r;
+		evt_stream_init(&s, f.q, &f.src, true);
+		/* Fresh pages; the first record spans the first two. */
+		map = vm_mmap(NULL, 0, len + 2 * PAGE_SIZE,
+			      PROT_READ | PROT_WRITE,
+			      MAP_ANONYMOUS | MAP_PRIVATE, 0);
+		if (!EVT_EXPECT(ctx, !IS_ERR_VALUE(map)))
+			break;
+		at = u64_to_user_ptr((u64)map + PAGE_SIZE - 40);
+		/* The first two mapped: 36 records fit before the third. */
+		if (!i)
+			EVT_EXPECT_EQ(ctx, clear_user(u64_to_user_ptr((u64)map),
+						      2 * PAGE_SIZE), 0);
+		ret = evcore_read(r, at, len, true);
+		EVT_EXPECT_EQ(ctx, ret, len);
+		if (ret == len &&
+		    EVT_EXPECT_EQ(ctx, copy_from_user(ctx->kbuf, at, len), 0))
+			evt_stream_feed(&s, ctx->kbuf, len, f.rs);
+		vm_munmap(map, len + 2 * PAGE_SIZE);
+		EVT_EXPECT_STREAM(ctx, &s);
+		EVT_EXPECT_EQ(ctx, s.events, n);
+		evcore_reader_get_stats(r, &rst);
+		EVT_EXPECT_EQ(ctx, rst.read, n);
+	}
+out:
+	if (fr)
+		evt_reader_done(fr);
+	evt_fix_done(&f);
+}
+
+/*
  * A signal ends a read sleeping for its watermark with -ERESTARTSYS, and
  * the reader did not move: the events are still there.
  */
