@@ -40,6 +40,8 @@
 #define EVCORE_RECLAIM_MAX	64
 /* Slots a filter change or a release walks per lock hold. */
 #define EVCORE_WALK_MAX		64
+/* Bytes of records evcore_push_many() stores per lock hold (at least one). */
+#define EVCORE_PUSH_BYTES	8192
 /* Bytes of records a resize moves per lock hold (always at least one). */
 #define EVCORE_MOVE_BYTES	8192
 

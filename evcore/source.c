@@ -514,6 +514,86 @@ int evcore_push(struct evcore_source *src, u32 flags, u32 aux,
 EXPORT_SYMBOL_NS_GPL(evcore_push, EVCORE_NS);
 
 /**
+ * evcore_push_many() - queue several copies of one event
+ * @src: a registered source
+ * @flags: as for evcore_push()
+ * @aux: as for evcore_push()
+ * @payload: as for evcore_push()
+ * @len: as for evcore_push()
+ * @n: how many events
+ *
+ * Queues @n events as @n calls of evcore_push() would, each queued,
+ * overwriting the oldest or refused by the policy on its own, but with one
+ * clock read, one lock hold and one wake-up of the readers per
+ * %EVCORE_PUSH_BATCH events (and 8 KiB of records, but always one): the
+ * events of one hold share a timestamp.
+ * Interrupts are enabled again between holds, but the call does not
+ * reschedule: callers with large counts in process context split them and
+ * call cond_resched() in between.
+ *
+ * Context: as evcore_push().
+ * Return: how many were queued (those not queued were refused and counted,
+ * as by evcore_push()'s -ENOSPC); 0 when @n is 0; when none was queued
+ * because of an error, the error of evcore_push(). Where an error (say
+ * -ENODEV from a concurrent unregister) stops the pushes after some were
+ * queued, the count of those.
+ */
+int evcore_push_many(struct evcore_source *src, u32 flags, u32 aux,
+		     const void *payload, size_t len, u32 n)
+{
+	u32 queued = 0, done = 0, i, batch;
+	struct evcore_queue *q;
+	unsigned long irqflags;
+	__poll_t wake, w;
+	int ret = 0;
+	u64 now;
+
+	if (flags & ~EVCORE_EVENT_SOURCE_FLAGS)
+		return -EINVAL;
+	if (n > INT_MAX)
+		return -EINVAL;
+
+	/* As in __evcore_push(): the queue stays while the section lasts. */
+	rcu_read_lock();
+	q = rcu_dereference(src->queue);
+	if (!q) {
+		ret = -ENODEV;
+		goto out_rcu;
+	}
+	while (done < n) {
+		batch = min_t(u32, n - done, EVCORE_PUSH_BATCH);
+		batch = min_t(u32, batch, max_t(size_t, 1, EVCORE_PUSH_BYTES /
+						q->record_size));
+		wake = 0;
+		trace_evcore_push_begin(q->name, src->id);
+		now = evcore_now(q->clock);
+		evcore_lock(q, irqflags);
+		for (i = 0; i < batch; i++) {
+			w = 0;
+			ret = evcore_push_locked(q, src, flags, aux, payload,
+						 len, now, EVCORE_PUSH_ATOMIC, &w);
+			wake |= w;
+			if (!ret)
+				queued++;
+			else if (ret != -ENOSPC)
+				break;
+		}
+		evcore_unlock(q, irqflags);
+		if (wake)
+			evcore_wake_readers(q, wake);
+		if (i < batch)
+			break;
+		done += batch;
+	}
+out_rcu:
+	rcu_read_unlock();
+	if (queued || !ret || ret == -ENOSPC)
+		return queued;
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(evcore_push_many, EVCORE_NS);
+
+/**
  * evcore_push_wait() - queue an event, waiting for room under the block
  * policy
  * @src: a registered source

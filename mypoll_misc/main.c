@@ -97,8 +97,9 @@ static int mypoll_errno(int ret)
  * @mdev: the device
  * @count: how many, 1 to %MYPOLL_TRIGGER_MAX
  *
- * Each event is pushed without waiting: under any policy but drop-oldest,
- * those that do not fit are refused and counted.
+ * The events are pushed without waiting, a batch per hold of the queue
+ * lock (evcore_push_many(), so a batch shares its timestamp): under any
+ * policy but drop-oldest, those that do not fit are refused and counted.
  *
  * Context: Process context, may sleep.
  * Return: how many were queued; -EINVAL for a @count out of range;
@@ -107,20 +108,19 @@ static int mypoll_errno(int ret)
 int mypoll_trigger(struct mypoll_dev *mdev, u32 count)
 {
 	int queued = 0;
-	u32 i;
+	u32 n;
 	int ret;
 
 	if (!count || count > MYPOLL_TRIGGER_MAX)
 		return -EINVAL;
 
-	for (i = 0; i < count; i++) {
-		ret = evcore_push(&mdev->manual_src, 0, 0, NULL, 0);
-		if (ret >= 0)
-			queued++;
-		else if (ret != -ENOSPC)
+	for (; count; count -= n) {
+		n = min(count, 1024U);
+		ret = evcore_push_many(&mdev->manual_src, 0, 0, NULL, 0, n);
+		if (ret < 0)
 			return queued ? queued : mypoll_errno(ret);
-		if ((i & 1023) == 1023)
-			cond_resched();
+		queued += ret;
+		cond_resched();
 	}
 	return queued;
 }

@@ -359,3 +359,109 @@ static void evt_resize_moves(struct evt_ctx *ctx)
 out:
 	evt_fix_done(&f);
 }
+
+/*
+ * Check @n records in ctx->kbuf: copies of one event (aux 7, payload
+ * "abc"), seq from @seq and source_seq from @src_seq on, pushed by
+ * evcore_push_many() from seq @first on, so that each batch of
+ * EVCORE_PUSH_BATCH shares a timestamp.
+ */
+static void evt_expect_copies(struct evt_ctx *ctx, struct evcore_queue *q,
+			      u32 n, u64 seq, u64 src_seq, u64 first)
+{
+	const struct evcore_event *ev, *prev = NULL;
+	u32 i;
+
+	for (i = 0; i < n; i++, prev = ev) {
+		ev = evt_rec(ctx, q, i);
+		if (!EVT_EXPECT(ctx, !(ev->flags & EVCORE_EVENT_LOSS) &&
+				ev->seq == seq + i &&
+				ev->source_seq == src_seq + i &&
+				ev->aux == 7 && ev->payload_len == 3 &&
+				!memcmp(ev + 1, "abc", 4)))
+			break;
+		if (!prev)
+			continue;
+		if ((ev->seq - first) % EVCORE_PUSH_BATCH)
+			EVT_EXPECT_EQ(ctx, ev->timestamp_ns, prev->timestamp_ns);
+		else
+			EVT_EXPECT(ctx, ev->timestamp_ns >= prev->timestamp_ns);
+	}
+}
+
+/*
+ * evcore_push_many() queues as that many evcore_push() calls would, in
+ * lock holds of EVCORE_PUSH_BATCH events, fewer for large records; errors
+ * as evcore_push()'s, with nothing changed.
+ */
+static void evt_push_many(struct evt_ctx *ctx)
+{
+	struct evcore_source_stats sst;
+	struct evcore_reader_stats rst;
+	struct evt_fix f, g;
+	ssize_t ret;
+
+	/* Drop-newest: the first 16 of 40 are queued, 24 refused. */
+	if (!evt_fix_init(ctx, &f, 16, 8, EVCORE_POLICY_DROP_NEWEST))
+		goto out;
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 3, 0), 0);
+	evt_holds_start(f.q);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 3, 40), 16);
+	/* 40 pushes: two holds of 32 and 8. */
+	if (IS_ENABLED(CONFIG_EVCORE_DEBUG))
+		EVT_EXPECT_HOLDS(ctx, f.q, 2, 0, 0);
+	EVT_EXPECT_STATS(ctx, f.q, 40, 16, 24, 0, 0, 16, 16);
+	evcore_source_get_stats(&f.src, &sst);
+	EVT_EXPECT_EQ(ctx, sst.generated, 40);
+	EVT_EXPECT_EQ(ctx, sst.dropped, 24);
+	ret = evt_read(ctx, f.r, 16 * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, 16 * f.rs);
+	if (ret == 16 * f.rs)
+		evt_expect_copies(ctx, f.q, 16, 0, 0, 0);
+	ret = evt_read(ctx, f.r, 16 * f.rs, true);
+	EVT_EXPECT_RECORDS(ctx, f.q, ret, { 16, 24 });
+
+	/* What evcore_push() refuses, it refuses, and nothing changes. */
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, EVCORE_EVENT_LOSS, 7,
+					    "abc", 3, 4), -EINVAL);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 9, 4),
+		      -EMSGSIZE);
+	evcore_source_set_enabled(&f.src, false);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 3, 4),
+		      -ENODATA);
+	evcore_source_set_enabled(&f.src, true);
+	EVT_EXPECT_STATS(ctx, f.q, 40, 16, 24, 0, 0, 16, 0);
+
+	/* Drop-oldest: all 40 are queued, the 24 oldest overwritten. */
+	EVT_EXPECT_EQ(ctx, evcore_queue_set_policy(f.q,
+						   EVCORE_POLICY_DROP_OLDEST), 0);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 3, 40), 40);
+	EVT_EXPECT_STATS(ctx, f.q, 80, 56, 24, 24, 0, 56, 16);
+	ret = evt_read(ctx, f.r, 17 * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, 17 * f.rs);
+	if (ret == 17 * f.rs &&
+	    EVT_EXPECT_EQ(ctx, evt_rec(ctx, f.q, 0)->lost, 24)) {
+		memmove(ctx->kbuf, ctx->kbuf + f.rs, 16 * f.rs);
+		evt_expect_copies(ctx, f.q, 16, 40, 64, 16);
+	}
+	evcore_reader_get_stats(f.r, &rst);
+	EVT_EXPECT_EQ(ctx, rst.lost, 48);
+
+	/* 4 KiB records: one per hold. */
+	if (!evt_fix_init(ctx, &g, 8, EVCORE_MAX_PAYLOAD,
+			  EVCORE_POLICY_DROP_NEWEST))
+		goto out_g;
+	evt_holds_start(g.q);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&g.src, 0, 7, "abc", 3, 3), 3);
+	if (IS_ENABLED(CONFIG_EVCORE_DEBUG))
+		EVT_EXPECT_HOLDS(ctx, g.q, 3, 0, 0);
+
+	/* An unregistered source. */
+	evcore_source_unregister(&g.src);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&g.src, 0, 7, "abc", 3, 3),
+		      -ENODEV);
+out_g:
+	evt_fix_done(&g);
+out:
+	evt_fix_done(&f);
+}

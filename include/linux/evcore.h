@@ -30,6 +30,11 @@ struct seq_file;
 #define EVCORE_MAX_CAPACITY	65536
 /* Largest payload of one record, in bytes. */
 #define EVCORE_MAX_PAYLOAD	4096
+/*
+ * Most events evcore_push_many() queues in one hold of the queue lock; no
+ * more than 8 KiB of records either (but always one).
+ */
+#define EVCORE_PUSH_BATCH	32
 
 struct evcore_queue;
 struct evcore_reader;
@@ -210,6 +215,8 @@ void evcore_source_get_stats(struct evcore_source *src,
 
 int evcore_push(struct evcore_source *src, u32 flags, u32 aux,
 		const void *payload, size_t len);
+int evcore_push_many(struct evcore_source *src, u32 flags, u32 aux,
+		     const void *payload, size_t len, u32 n);
 int evcore_push_wait(struct evcore_source *src, u32 flags, u32 aux,
 		     const void *payload, size_t len, bool nonblock);
 
