@@ -22,6 +22,7 @@
 #include <linux/lockdep.h>
 #include <linux/minmax.h>
 #include <linux/mutex.h>
+#include <linux/reciprocal_div.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -145,6 +146,10 @@ struct evcore_hold_count {
  * @name: name from the config
  * @payload_size: payload bytes per record
  * @record_size: bytes per record as readers get it
+ * @batch: records one hold of a read copies at most: %EVCORE_BATCH_MAX,
+ *	fewer when %EVCORE_BATCH_BYTES holds fewer, but at least one
+ * @batch_bytes: @batch records, in bytes
+ * @rs_recip: the reciprocal of @record_size, to divide without a division
  * @clock: clock for timestamps
  */
 struct evcore_queue {
@@ -188,6 +193,9 @@ struct evcore_queue {
 	const char *name;
 	u32 payload_size;
 	size_t record_size;
+	u32 batch;
+	u32 batch_bytes;
+	struct reciprocal_value rs_recip;
 	clockid_t clock;
 };
 

@@ -13,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/reciprocal_div.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -153,6 +154,10 @@ struct evcore_queue *evcore_queue_create(const struct evcore_config *cfg)
 	q->capacity = cfg->capacity;
 	q->payload_size = cfg->payload_size;
 	q->record_size = sizeof(struct evcore_event) + cfg->payload_size;
+	q->batch = min_t(size_t, EVCORE_BATCH_MAX,
+			 max_t(size_t, 1, EVCORE_BATCH_BYTES / q->record_size));
+	q->batch_bytes = q->batch * q->record_size;
+	q->rs_recip = reciprocal_value(q->record_size);
 	q->policy = cfg->policy;
 	q->clock = cfg->clock;
 	if (evcore_ring_alloc(&q->ring, q->capacity, q->record_size))

@@ -200,13 +200,15 @@ static inline bool evcore_read_fast_ok(struct evcore_reader *r,
 }
 
 static __always_inline enum evcore_rd_state
-evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd)
+evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
+			bool quick)
 {
 	struct evcore_queue *q = r->q;
 	size_t rs = q->record_size;
 	u64 pos = r->at.pos, avail = q->head - pos;
 	struct evcore_event *ev;
 	u32 n, idx, first, got, i;
+	size_t room;
 	u8 *rec;
 
 	lockdep_assert_held(&q->lock);
@@ -215,9 +217,11 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd)
 		rd->gen = atomic_read(&q->wake_gen);
 		return rd->done ? EVCORE_RD_DONE : EVCORE_RD_EMPTY;
 	}
-	n = min_t(u64, avail, (rd->count - rd->done) / rs);
-	n = min_t(u32, n, EVCORE_BATCH_MAX);
-	n = min_t(u32, n, max_t(size_t, 1, EVCORE_BATCH_BYTES / rs));
+	n = min_t(u64, avail, q->batch);
+	/* Fewer when the buffer is the limit: then room < batch_bytes. */
+	room = rd->count - rd->done;
+	if (room < (size_t)n * rs)
+		n = reciprocal_divide(room, q->rs_recip);
 	idx = evcore_ring_idx(q->head, q->head_idx, q->capacity, pos);
 	evcore_touch_slots(q, n);
 	first = min(n, q->capacity - idx);
@@ -225,6 +229,14 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd)
 	if (got == first && n > first)
 		got += evcore_copy_recs_locked(q, rd, rd->done + first * rs,
 					       &q->ring, 0, n - first);
+	/*
+	 * Without the read lock, a read that cannot finish here takes
+	 * nothing: the read-lock path does it again, whole, so that a read
+	 * never returns records with another read's between them, and never
+	 * fails after the reader moved.
+	 */
+	if (quick && got < n)
+		return EVCORE_RD_SLOW;
 	for (i = 0, rec = q->ring.recs + (size_t)idx * rs; i < got; i++) {
 		if (i == first)
 			rec = q->ring.recs;
@@ -406,12 +418,10 @@ static inline bool evcore_read_one_hold(struct evcore_reader *r,
 					const struct evcore_rd *rd)
 {
 	struct evcore_queue *q = r->q;
-	size_t rs = q->record_size;
-	u64 n = min_t(u64, q->head - r->at.pos, (rd->count - rd->done) / rs);
 
 	lockdep_assert_held(&q->lock);
-	return n <= min_t(size_t, EVCORE_BATCH_MAX,
-			  max_t(size_t, 1, EVCORE_BATCH_BYTES / rs));
+	return q->head - r->at.pos <= q->batch ||
+	       rd->count - rd->done < q->batch_bytes + q->record_size;
 }
 
 /*
@@ -424,23 +434,23 @@ static inline bool evcore_read_one_hold(struct evcore_reader *r,
 static inline bool evcore_read_quick_hint(struct evcore_reader *r,
 					  size_t count)
 {
-	size_t rs = r->q->record_size;
+	struct evcore_queue *q = r->q;
 
+	/* At most one batch of whole records: count / rs <= batch. */
 	return READ_ONCE(r->hold) == EVCORE_HOLD_PIN &&
-	       count / rs <= min_t(size_t, EVCORE_BATCH_MAX,
-				   max_t(size_t, 1, EVCORE_BATCH_BYTES / rs));
+	       count < q->batch_bytes + q->record_size;
 }
 
 /*
  * One hold of the queue lock for a read, with the wake-ups it calls for.
  *
  * With @quick the caller does not hold @r->read_lock: the hold then does
- * only a read that the fast path does in one hold (all of it, unless a
- * page is not mapped), and only while nobody holds the read lock (a read
- * between its holds, a filter change). Such a read comes before anything
- * the next holder of the read lock does, since that one takes the queue
- * lock before it moves the reader. Otherwise it returns EVCORE_RD_SLOW
- * having changed nothing.
+ * only a read that the fast path completes in it, and only while nobody
+ * holds the read lock (a read between its holds, a filter change). Such a
+ * read comes before anything the next holder of the read lock does, since
+ * that one takes the queue lock before it moves the reader. Otherwise (a
+ * page of the buffer not mapped, say) it returns EVCORE_RD_SLOW having
+ * moved nothing.
  */
 static enum evcore_rd_state evcore_read_hold(struct evcore_reader *r,
 					     struct evcore_rd *rd, bool quick)
@@ -461,7 +471,7 @@ static enum evcore_rd_state evcore_read_hold(struct evcore_reader *r,
 			      !evcore_read_one_hold(r, rd)))
 			st = EVCORE_RD_SLOW;
 		else
-			st = evcore_read_fast_locked(r, rd);
+			st = evcore_read_fast_locked(r, rd, quick);
 	} else if (quick) {
 		st = EVCORE_RD_SLOW;
 	} else {
@@ -520,10 +530,7 @@ static int evcore_read_wait(struct evcore_queue *q, unsigned int gen)
  * page faults disabled, at most %EVCORE_BATCH_BYTES at a time. Most reads
  * take the queue lock once and no other lock. One that needs more than a
  * batch, waits, or meets a page of @buf not mapped yet takes the reader's
- * read lock, and faults such pages in with the queue lock dropped. Where
- * that page came after records the first hold copied, another read of @r
- * may take records in between: each read still gets its records whole and
- * in order.
+ * read lock, and faults such pages in with the queue lock dropped.
  *
  * Context: Process context, may sleep.
  * Return: the number of bytes copied, a multiple of the record size;
@@ -544,10 +551,8 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 	if (count < rs)
 		return -EINVAL;
 	/*
-	 * Most reads are done in one hold of the queue lock. One that met a
-	 * page not mapped yet goes on below, with the read lock: another
-	 * read of the same reader may have come in between (as between two
-	 * event reads of an evdev client).
+	 * Most reads are done in one hold of the queue lock. The others
+	 * have taken nothing when they get here.
 	 */
 	while (evcore_read_quick_hint(r, count)) {
 		st = evcore_read_hold(r, &rd, true);
