@@ -8,7 +8,8 @@
 /*
  * The most one hold of the lock may touch, whatever the capacity, depth or
  * number of readers: a read looks at up to 128 slots and frees up to 64
- * records (two looks each); a resize moves 8 KiB of records a hold.
+ * records (two looks each); a resize moves 8 KiB of records a hold;
+ * evcore_push_many() pushes 32 events a hold.
  */
 #define EVT_HOLD_SLOTS_MAX	512
 #define EVT_HOLD_BYTES_MAX	8192
@@ -86,6 +87,8 @@ static void evt_hold_bounds_one(struct evt_ctx *ctx, u32 cap, u32 nr,
 	/* Full, then overwriting. */
 	for (i = cap / 2; i < cap + 16; i++)
 		EVT_EXPECT_EQ(ctx, evt_push_n(&a, i, 8), 0);
+	/* Overwriting a queue's worth again, in batches. */
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&a, 0, 0, NULL, 0, cap), cap);
 	for (i = 0; i < nr; i++)
 		evt_poll(r[i]);
 	/* The filtered reader finds its record behind all the others. */
