@@ -111,7 +111,6 @@ struct evcore_hold_count {
  *	WRITE_ONCE(), read locklessly by evcore_queue_capacity()
  * @old: while a resize moves records, the ring it replaced; NULL recs
  *	otherwise. The records [tail, @old_split) are still there.
- * @old_capacity: records @old holds
  * @old_end: the head when @old was replaced; its records end there
  * @old_end_idx: index of @old_end in @old
  * @old_split: records from here on are in @ring
@@ -161,7 +160,6 @@ struct evcore_queue {
 	u32 head_idx;
 	u32 capacity;
 	struct evcore_ring old;
-	u32 old_capacity;
 	u32 old_end_idx;
 	u64 old_end;
 	u64 old_split;
@@ -338,7 +336,7 @@ static inline struct evcore_ring *evcore_ring_at_locked(struct evcore_queue *q,
 	evcore_touch_slots(q, 1);
 	if (unlikely(seq < q->old_split)) {
 		*idx = evcore_ring_idx(q->old_end, q->old_end_idx,
-				       q->old_capacity, seq);
+				       q->old.capacity, seq);
 		return &q->old;
 	}
 	*idx = evcore_ring_idx(q->head, q->head_idx, q->capacity, seq);

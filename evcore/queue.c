@@ -13,7 +13,6 @@
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
-#include <linux/reciprocal_div.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -422,7 +421,6 @@ int evcore_queue_resize(struct evcore_queue *q, u32 capacity)
 	}
 	/* The held records [tail, head) stay where they are for now. */
 	q->old = q->ring;
-	q->old_capacity = q->capacity;
 	q->old_end = q->head;
 	q->old_end_idx = q->head_idx;
 	q->old_split = q->head;
@@ -517,7 +515,7 @@ void evcore_queue_get_stats(struct evcore_queue *q, struct evcore_stats *st)
 	st->memory = sizeof(*q) + evcore_ring_bytes(q, q->capacity) +
 		     q->reader_bytes;
 	if (q->old.recs)
-		st->memory += evcore_ring_bytes(q, q->old_capacity);
+		st->memory += evcore_ring_bytes(q, q->old.capacity);
 	evcore_unlock(q, flags);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_queue_get_stats, EVCORE_NS);

@@ -108,6 +108,30 @@ out:
 	return i;
 }
 
+/*
+ * Count @n records of @ring, from index @idx on, as delivered to @r: per
+ * source, for the queue and for the reader.
+ */
+static void evcore_delivered_locked(struct evcore_reader *r,
+				    const struct evcore_ring *ring, u32 idx,
+				    u32 n)
+{
+	struct evcore_queue *q = r->q;
+	size_t rs = q->record_size;
+	const u8 *rec = ring->recs + (size_t)idx * rs;
+	struct evcore_source *src;
+	u32 i;
+
+	lockdep_assert_held(&q->lock);
+	for (i = 0; i < n; i++, rec += rs) {
+		src = q->sources[((const struct evcore_event *)rec)->source_id];
+		if (src)
+			src->delivered++;
+	}
+	r->read += n;
+	q->cnt.delivered += n;
+}
+
 /* Copy a loss record of @lost events at @seq; return whether it fit. */
 static bool evcore_copy_loss_locked(struct evcore_reader *r,
 				    struct evcore_rd *rd, size_t off, u64 seq,
@@ -149,28 +173,18 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 {
 	struct evcore_queue *q = r->q;
 	size_t rs = q->record_size;
-	struct evcore_source *src;
-	struct evcore_event *ev;
 	u32 i, n;
 	bool ok;
-	u8 *rec;
 
 	lockdep_assert_held(&q->lock);
 	/* An empty run has no ring yet. */
 	if (!run->n)
 		return true;
-	rec = run->ring->recs + (size_t)run->idx * rs;
 	n = evcore_copy_recs_locked(q, rd, *off, run->ring, run->idx, run->n);
-	for (i = 0; i < n; i++) {
-		ev = (struct evcore_event *)(rec + i * rs);
-		src = q->sources[ev->source_id];
-		if (src)
-			src->delivered++;
-		if (r->hold == EVCORE_HOLD_REFS)
+	evcore_delivered_locked(r, run->ring, run->idx, n);
+	if (r->hold == EVCORE_HOLD_REFS)
+		for (i = 0; i < n; i++)
 			evcore_dec(&run->ring->slots[run->idx + i].refs);
-	}
-	r->read += n;
-	q->cnt.delivered += n;
 	*good = run->c;
 	good->pos += n;
 	if (r->hold == EVCORE_HOLD_REFS)
@@ -206,10 +220,8 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
 	struct evcore_queue *q = r->q;
 	size_t rs = q->record_size;
 	u64 pos = r->at.pos, avail = q->head - pos;
-	struct evcore_event *ev;
-	u32 n, idx, first, got, i;
+	u32 n, idx, first, got;
 	size_t room;
-	u8 *rec;
 
 	lockdep_assert_held(&q->lock);
 	if (!avail || (avail < r->watermark && !rd->done && !rd->nonblock &&
@@ -237,21 +249,14 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
 	 */
 	if (quick && got < n)
 		return EVCORE_RD_SLOW;
-	for (i = 0, rec = q->ring.recs + (size_t)idx * rs; i < got; i++) {
-		if (i == first)
-			rec = q->ring.recs;
-		ev = (struct evcore_event *)rec;
-		if (q->sources[ev->source_id])
-			q->sources[ev->source_id]->delivered++;
-		rec += rs;
-	}
+	evcore_delivered_locked(r, &q->ring, idx, min(got, first));
+	if (got > first)
+		evcore_delivered_locked(r, &q->ring, 0, got - first);
 	if (got) {
 		/* Move the reader's pin past what it was given. */
 		evcore_dec(evcore_pins_at_locked(q, pos));
 		(*evcore_pins_at_locked(q, pos + got))++;
 		r->at.pos = pos + got;
-		r->read += got;
-		q->cnt.delivered += got;
 		rd->done += (size_t)got * rs;
 		evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
 	}
