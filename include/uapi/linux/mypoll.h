@@ -40,6 +40,20 @@
 #define MYPOLL_TRIGGER_MAX	65536
 
 /*
+ * The interface version MYPOLL_IOC_GET_INFO reports. It grows when an
+ * ioctl, a record field or a rule of this header changes meaning; what is
+ * only added is announced by a feature bit instead.
+ */
+#define MYPOLL_ABI_VERSION	1
+
+/* Feature bits, in struct mypoll_info.features. */
+#define MYPOLL_FEATURE_HRTIMER		(1ULL << 0) /* MYPOLL_TIMER_HRTIMER */
+#define MYPOLL_FEATURE_FILTER		(1ULL << 1) /* MYPOLL_IOC_SET_FILTER */
+#define MYPOLL_FEATURE_WATERMARK	(1ULL << 2) /* MYPOLL_IOC_SET_WATERMARK */
+#define MYPOLL_FEATURE_POLICY_BLOCK	(1ULL << 3) /* EVCORE_POLICY_BLOCK */
+#define MYPOLL_FEATURE_SIZE_LIMIT	(1ULL << 4) /* queue_size_limit, below */
+
+/*
  * Timer events carry in struct evcore_event.aux the number of periods that
  * expired without an event since the previous timer event (0 when none was
  * missed), as timerfd folds missed expirations into its count. A period
@@ -137,6 +151,33 @@ struct mypoll_reader_info {
 	__u32 reserved;
 };
 
+/**
+ * struct mypoll_info - what the device is, for MYPOLL_IOC_GET_INFO
+ * @abi_version: %MYPOLL_ABI_VERSION of the running module
+ * @record_size: bytes per record read() returns: sizeof(struct mypoll_event)
+ *	of the same ABI version
+ * @features: ``MYPOLL_FEATURE_*`` bits of what this module supports
+ * @sources: filter bits of the sources it has, as %MYPOLL_SOURCES_ALL
+ * @payload_max: largest write() accepted, %MYPOLL_PAYLOAD_MAX
+ * @trigger_max: largest count MYPOLL_IOC_TRIGGER accepts
+ * @queue_size_max: largest queue size the device accepts at all
+ * @queue_size_limit: largest queue size a caller without %CAP_SYS_ADMIN may
+ *	grow the queue to (the module parameter of the same name); a smaller
+ *	size, or one no larger than the present size, needs no capability
+ * @reserved: zero
+ */
+struct mypoll_info {
+	__u32 abi_version;
+	__u32 record_size;
+	__u64 features;
+	__u64 sources;
+	__u32 payload_max;
+	__u32 trigger_max;
+	__u32 queue_size_max;
+	__u32 queue_size_limit;
+	__u32 reserved[6];
+};
+
 /* Free in Documentation/userspace-api/ioctl/ioctl-number.rst; 0x00-0x2F used. */
 #define MYPOLL_IOC_MAGIC	0xBD
 
@@ -153,6 +194,7 @@ struct mypoll_reader_info {
 #define MYPOLL_IOC_GET_STATS	_IOR(MYPOLL_IOC_MAGIC, 0x11, struct mypoll_stats)
 #define MYPOLL_IOC_GET_POLICY	_IOR(MYPOLL_IOC_MAGIC, 0x12, __u32)
 #define MYPOLL_IOC_GET_QUEUE_SIZE _IOR(MYPOLL_IOC_MAGIC, 0x13, __u32)
+#define MYPOLL_IOC_GET_INFO	_IOR(MYPOLL_IOC_MAGIC, 0x14, struct mypoll_info)
 
 /* This open file only. */
 #define MYPOLL_IOC_GET_READER	_IOR(MYPOLL_IOC_MAGIC, 0x20, struct mypoll_reader_info)
