@@ -19,7 +19,8 @@ endif
 ifneq ($(strip $(KDIR)),)
 export KDIR
 endif
-NEED_KDIR	= @test -n "$(KDIR)" || { echo "no kernel headers found: run make deps, or set KDIR" >&2; exit 1; }
+NEED_KDIR	= @test -n "$(KDIR)" || { echo "make: no kernel headers found for $(KVER_RUNNING): install linux-headers-$(KVER_RUNNING) (make deps does), or set KDIR to a configured kernel tree" >&2; exit 1; }; \
+		  test -f "$(KDIR)/Makefile" || { echo "make: KDIR=$(KDIR) is not a kernel build tree (it has no Makefile): install the headers of the kernel to build for, or set KDIR to a configured kernel tree" >&2; exit 1; }
 
 # The release the modules are built for, as their vermagic names it.
 KVER		= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
@@ -37,9 +38,37 @@ export CONFIG_EVCORE CONFIG_EVCORE_SELFTEST CONFIG_EVCORE_TORTURE \
 	CONFIG_MYPOLL_MISC CONFIG_EVCORE_DEBUG
 
 KBUILD_ARGS	:= -C $(KDIR) M=$(EVCORE_ROOT)
+# What `make install` builds and installs: the two modules users load.
+INSTALL_ARGS	:= CONFIG_EVCORE_SELFTEST= CONFIG_EVCORE_TORTURE= \
+		   CONFIG_EVCORE_BENCH=
+# Where kbuild installs external modules, below lib/modules/KVER.
+INSTALL_MOD_DIR	?= extra
+export INSTALL_MOD_DIR
+MODDIR		= $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)
+# depmod runs for the live root only: a staging root (INSTALL_MOD_PATH)
+# holds a few modules, not the tree depmod would index.
+LIVE_ROOT	= $(if $(INSTALL_MOD_PATH),,y)
+DEPMOD_LIVE	= $(if $(LIVE_ROOT),depmod -a $(KVER),@echo "make: INSTALL_MOD_PATH is a staging root: depmod $(KVER) is left to whoever installs it")
 
-.PHONY: all modules selftests deps lint check demo bench check-build \
-	check-debug torture-mutants install clean help
+# Signing (README, "Secure Boot"): only with a key given, MODSIGN_KEY and
+# MODSIGN_CERT (as DKMS's mok.key and mok.pub); kbuild's own attempt, with
+# the distribution's key that headers never carry, is turned off.
+MODSIGN_HASH	?= sha256
+SIGN_FILE	= $(KDIR)/scripts/sign-file
+SIGN_MODULES	= $(if $(MODSIGN_KEY),for m in $(1); do \
+		  $(SIGN_FILE) $(MODSIGN_HASH) $(MODSIGN_KEY) $(MODSIGN_CERT) \
+		  $(MODDIR)/$$m.ko || exit 1; done,@:)
+MODINST_ARGS	:= DEPMOD=true CONFIG_MODULE_SIG_ALL=
+
+# tools-install and headers_install: DESTDIR is a staging root.
+PREFIX		?= /usr/local
+INCLUDEDIR	?= /usr/include
+TOOLS_ARGS	= -C $(EVCORE_ROOT)/tools PREFIX=$(PREFIX) \
+		  $(if $(DESTDIR),DESTDIR=$(DESTDIR))
+
+.PHONY: all modules selftests tools deps lint check demo bench check-build \
+	check-debug torture-mutants install install-tests uninstall \
+	headers_install tools-install tools-uninstall clean help
 
 all: modules
 
@@ -49,6 +78,9 @@ modules:
 
 selftests:
 	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll
+
+tools:
+	$(MAKE) $(TOOLS_ARGS)
 
 deps:
 	$(EVCORE_ROOT)/scripts/deps
@@ -76,32 +108,91 @@ check-debug:
 torture-mutants: modules
 	$(EVCORE_ROOT)/scripts/torture-mutants
 
-# INSTALL_MOD_PATH (a staging root) is honoured by kbuild and by depmod.
-install: modules
-	$(MAKE) $(KBUILD_ARGS) modules_install
-	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
-
-clean:
+# evcore.ko and mypoll_misc.ko, built without the test modules, into
+# lib/modules/KVER/$(INSTALL_MOD_DIR) (INSTALL_MOD_PATH: a staging root).
+# kbuild's own depmod is turned off; ours runs for the live root only.
+install:
 	$(NEED_KDIR)
-	$(MAKE) $(KBUILD_ARGS) clean
+	$(MAKE) $(KBUILD_ARGS) $(INSTALL_ARGS) modules
+	$(MAKE) $(KBUILD_ARGS) $(INSTALL_ARGS) $(MODINST_ARGS) modules_install
+	$(call SIGN_MODULES,evcore/evcore mypoll_misc/mypoll_misc)
+	$(DEPMOD_LIVE)
+
+# The test modules too (evcore_selftest, evcore_torture), for guest-check
+# on an installed system.
+install-tests:
+	$(NEED_KDIR)
+	$(MAKE) $(KBUILD_ARGS) modules
+	$(MAKE) $(KBUILD_ARGS) $(MODINST_ARGS) modules_install
+	$(call SIGN_MODULES,evcore/evcore mypoll_misc/mypoll_misc \
+		evcore/tests/evcore_selftest evcore/tests/evcore_torture)
+	$(DEPMOD_LIVE)
+
+uninstall:
+	$(NEED_KDIR)
+	rm -f $(MODDIR)/evcore/evcore.ko* $(MODDIR)/mypoll_misc/mypoll_misc.ko* \
+		$(MODDIR)/evcore/tests/evcore_*.ko* $(MODDIR)/bench/evcore_bench.ko*
+	-rmdir $(MODDIR)/evcore/tests $(MODDIR)/evcore $(MODDIR)/mypoll_misc \
+		$(MODDIR)/bench 2>/dev/null
+	$(DEPMOD_LIVE)
+
+# The uapi headers, for userspace programs using the ioctls and records.
+headers_install:
+	install -d $(DESTDIR)$(INCLUDEDIR)/linux
+	install -m 0644 $(EVCORE_ROOT)/include/uapi/linux/evcore.h \
+		$(EVCORE_ROOT)/include/uapi/linux/mypoll.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/
+
+tools-install:
+	$(MAKE) $(TOOLS_ARGS) install
+
+tools-uninstall:
+	$(MAKE) $(TOOLS_ARGS) uninstall
+
+# Works with no kernel headers at all: kbuild cleans when KDIR is a kernel
+# tree; what it would remove is removed by name otherwise.
+clean:
+	if [ -f "$(KDIR)/Makefile" ]; then \
+		$(MAKE) $(KBUILD_ARGS) clean; \
+	else \
+		find $(EVCORE_ROOT)/evcore $(EVCORE_ROOT)/mypoll_misc \
+			$(EVCORE_ROOT)/bench \( -name '*.o' -o -name '*.ko' \
+			-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
+			-o -name '*.a' -o -name 'modules.order' \) -delete; \
+		rm -rf $(EVCORE_ROOT)/include/generated $(EVCORE_ROOT)/.tmp_versions; \
+		rm -f $(EVCORE_ROOT)/Module.symvers $(EVCORE_ROOT)/modules.order \
+			$(EVCORE_ROOT)/.*.cmd; \
+	fi
 	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean
+	if [ -f $(EVCORE_ROOT)/tools/Makefile ]; then $(MAKE) -C $(EVCORE_ROOT)/tools clean; fi
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
 		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants
 
+# One target per line: "name<TAB>what it does". Printed with printf, so
+# no quoting can end early.
+define HELP_TEXT
+modules	build evcore.ko, mypoll_misc.ko and the test modules (default)
+selftests	build the kselftests in selftests/mypoll
+tools	build tools/mypollctl and tools/mypoll_demo
+deps	install missing Debian packages (root), extract kernel tools
+lint	checkpatch, sparse (C=2), W=1, kernel-doc, shellcheck, size, as TAP
+check	deps, build, lint, then the tests in one VM boot, as TAP
+demo	boot a VM and show events arriving from every source
+bench	mypoll against eventfd, pipe, timerfd, evdev in a VM under HPET and TSC, as TAP (BENCH_ARGS: scripts/bench --help)
+check-build	build against every supported kernel with W=1
+check-debug	the tests on two debug kernels: KASAN, and PREEMPT_RT + KCSAN (LANES=kasan or LANES=rt for one)
+torture-mutants	show that the torture case catches each bug in evcore/tests/mutants/, put back in a scratch copy
+install	build and install evcore.ko and mypoll_misc.ko; depmod for the live root only (INSTALL_MOD_PATH: a staging root; MODSIGN_KEY, MODSIGN_CERT: sign them)
+install-tests	install the test modules as well
+uninstall	remove what install and install-tests installed
+headers_install	the uapi headers into $$(DESTDIR)$$(INCLUDEDIR)/linux (INCLUDEDIR: /usr/include)
+tools-install	mypollctl, its man page and completion, the udev rule and sysusers file (DESTDIR, PREFIX: /usr/local)
+tools-uninstall	remove what tools-install installed
+clean	remove build products (not build/ksrc); works without kernel headers
+help	this list
+endef
+export HELP_TEXT
+
 help:
-	@echo 'Targets (KDIR=$(KDIR)):'
-	@echo '  modules      build evcore.ko, mypoll_misc.ko and the test modules (default)'
-	@echo '  selftests    build the kselftests in selftests/mypoll'
-	@echo '  deps         install missing Debian packages (root), extract kernel tools'
-	@echo '  lint         checkpatch, sparse (C=2), W=1, kernel-doc, shellcheck, size, as TAP'
-	@echo '  check        deps, build, lint, then the tests in one VM boot, as TAP'
-	@echo '  demo         boot a VM and show events arriving from every source'
-	@echo "  bench        mypoll against eventfd, pipe, timerfd, evdev, in a VM under"
-	@echo '               HPET and TSC, as TAP (BENCH_ARGS: scripts/bench --help)'
-	@echo '  check-build  build against every supported kernel with W=1'
-	@echo '  check-debug  the tests on two debug kernels: KASAN, and PREEMPT_RT + KCSAN'
-	@echo '               (LANES=kasan or LANES=rt for one)'
-	@echo '  torture-mutants  show that the torture case catches the bugs in'
-	@echo '               evcore/tests/mutants/, each put back in a scratch copy'
-	@echo '  install      modules_install and depmod (INSTALL_MOD_PATH honoured)'
-	@echo '  clean        remove build products (not build/ksrc)'
+	@printf 'Targets (KDIR=%s):\n' '$(KDIR)'
+	@printf '%s\n' "$$HELP_TEXT" | awk -F '\t' '{ printf "  %-16s %s\n", $$1, $$2 }'
