@@ -84,10 +84,11 @@ void evcore_wake_room(struct evcore_queue *q)
 static int evcore_ring_alloc(struct evcore_ring *ring, u32 capacity,
 			     size_t record_size)
 {
-	ring->recs = kvcalloc(capacity, record_size, GFP_KERNEL);
+	ring->recs = kvcalloc(capacity, record_size, GFP_KERNEL_ACCOUNT);
 	if (!ring->recs)
 		return -ENOMEM;
-	ring->slots = kvcalloc(capacity, sizeof(*ring->slots), GFP_KERNEL);
+	ring->slots = kvcalloc(capacity, sizeof(*ring->slots),
+			       GFP_KERNEL_ACCOUNT);
 	if (!ring->slots) {
 		kvfree(ring->recs);
 		ring->recs = NULL;
@@ -120,7 +121,8 @@ static void evcore_queue_release(struct kref *ref)
  * evcore_queue_create() - create an event queue
  * @cfg: parameters; copied, except @cfg->name which must outlive the queue
  *
- * The caller holds the only reference; evcore_queue_put() drops it.
+ * The caller holds the only reference; evcore_queue_put() drops it. The
+ * queue and its ring are charged to the caller's memory cgroup.
  *
  * Context: Process context, may sleep.
  * Return: the queue, ERR_PTR(-EINVAL) when @cfg is out of range (see
@@ -146,7 +148,7 @@ struct evcore_queue *evcore_queue_create(const struct evcore_config *cfg)
 		return ERR_PTR(-EINVAL);
 	}
 
-	q = kzalloc(sizeof(*q), GFP_KERNEL);
+	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
 	if (!q)
 		return ERR_PTR(-ENOMEM);
 	q->name = cfg->name;
@@ -383,7 +385,7 @@ static struct evcore_ring evcore_move_old(struct evcore_queue *q)
  * moved into it a bounded batch per lock hold, while producers and readers
  * go on. Sleeping readers are woken (the watermark is capped at the
  * capacity), and so are producers blocked on a full queue that now has
- * room.
+ * room. The new ring is charged to the caller's memory cgroup.
  *
  * Context: Process context, may sleep.
  * Return: 0; -EINVAL when @capacity is out of range; -EBUSY when more
@@ -582,3 +584,4 @@ EXPORT_SYMBOL_NS_GPL(evcore_queue_debug_stats, EVCORE_NS);
 MODULE_DESCRIPTION("evcore: event queue, source registry and reader helpers for character drivers");
 MODULE_AUTHOR("evcore developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(EVCORE_VERSION);

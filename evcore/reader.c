@@ -46,7 +46,8 @@ static void evcore_reader_free(struct evcore_reader *r)
  *
  * The reader starts at the oldest record the queue holds and then sees
  * every event queued after it; it holds a reference on @q. Its source
- * filter takes every source and its watermark is 1.
+ * filter takes every source and its watermark is 1. The reader is charged
+ * to the caller's memory cgroup.
  *
  * Context: Process context, may sleep.
  * Return: the reader, ERR_PTR(-ENODEV) after shutdown, or
@@ -57,7 +58,7 @@ struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
 	struct evcore_reader *r;
 	unsigned long flags;
 
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&r->read_lock);

@@ -10,15 +10,16 @@
  * describes the interface.
  *
  * This file holds the module parameters, the file operations and ioctls,
- * the controls they share with sysfs, and the instances' lifetime; the
- * timer is in timer.c, sysfs and debugfs in sysfs.c, the state they share
- * in mypoll.h.
+ * and the instances' lifetime; the controls the ioctls share with sysfs
+ * (and queue_size_limit) are in control.c, the timer in timer.c, sysfs and
+ * debugfs in sysfs.c, the state they share in mypoll.h.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
+#include <linux/capability.h>
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/evcore.h>
@@ -84,98 +85,6 @@ static struct mypoll_dev *mypoll_devs[MYPOLL_MAX_INSTANCES];
  */
 static bool mypoll_live;
 
-/* Controls shared by the ioctls and sysfs */
-
-static int mypoll_errno(int ret)
-{
-	/* A source or queue that went away means the device did. */
-	return ret == -ESHUTDOWN ? -ENODEV : ret;
-}
-
-/**
- * mypoll_trigger() - generate manual events
- * @mdev: the device
- * @count: how many, 1 to %MYPOLL_TRIGGER_MAX
- *
- * The events are pushed without waiting, a batch per hold of the queue
- * lock (evcore_push_many(), so a batch shares its timestamp): under any
- * policy but drop-oldest, those that do not fit are refused and counted.
- *
- * Context: Process context, may sleep.
- * Return: how many were queued; -EINVAL for a @count out of range;
- * -ENODEV when the device went away before any was queued.
- */
-int mypoll_trigger(struct mypoll_dev *mdev, u32 count)
-{
-	int queued = 0;
-	u32 n;
-	int ret;
-
-	if (!count || count > MYPOLL_TRIGGER_MAX)
-		return -EINVAL;
-
-	for (; count; count -= n) {
-		n = min(count, 1024U);
-		ret = evcore_push_many(&mdev->manual_src, 0, 0, NULL, 0, n);
-		if (ret < 0)
-			return queued ? queued : mypoll_errno(ret);
-		queued += ret;
-		cond_resched();
-	}
-	return queued;
-}
-
-/**
- * mypoll_reset_stats() - zero the counters of struct mypoll_stats
- * @mdev: the device
- *
- * The live values (sequence, depth, size, readers, policy) stay.
- *
- * Context: Any context.
- */
-void mypoll_reset_stats(struct mypoll_dev *mdev)
-{
-	evcore_queue_reset_stats(mdev->queue);
-	atomic64_set(&mdev->timer.missed, 0);
-}
-
-/**
- * mypoll_get_stats() - snapshot of the device's statistics
- * @mdev: the device
- * @st: filled in, reserved fields zeroed
- *
- * Context: Any context.
- */
-void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st)
-{
-	struct evcore_source_stats src;
-	struct evcore_stats qs;
-
-	memset(st, 0, sizeof(*st));
-	evcore_queue_get_stats(mdev->queue, &qs);
-	st->generated = qs.generated;
-	st->queued = qs.queued;
-	st->dropped = qs.dropped_full + qs.overwritten;
-	st->dropped_full = qs.dropped_full;
-	st->overwritten = qs.overwritten;
-	st->would_block = qs.would_block;
-	st->read = qs.delivered;
-	st->event_sequence = qs.next_seq;
-	st->queue_depth = qs.depth;
-	st->queue_size = qs.capacity;
-	st->high_water = qs.high_water;
-	st->readers = qs.readers;
-	st->policy = qs.policy;
-
-	evcore_source_get_stats(&mdev->manual_src, &src);
-	st->manual = src.generated;
-	evcore_source_get_stats(&mdev->timer_src, &src);
-	st->timer = src.generated;
-	evcore_source_get_stats(&mdev->write_src, &src);
-	st->write = src.generated;
-	st->timer_missed = atomic64_read(&mdev->timer.missed);
-}
-
 /* File operations */
 
 static void mypoll_dev_release(struct kref *kref)
@@ -201,7 +110,7 @@ static int mypoll_open(struct inode *inode, struct file *file)
 	/* Pairs with the release in mypoll_init(): the devices are complete. */
 	if (!smp_load_acquire(&mypoll_live))
 		return -ENODEV;
-	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf)
 		return -ENOMEM;
 
@@ -343,8 +252,7 @@ static long mypoll_ioctl_control(struct mypoll_dev *mdev, unsigned int cmd,
 		/* evcore refuses an unknown policy with -EINVAL. */
 		return evcore_queue_set_policy(mdev->queue, val);
 	case MYPOLL_IOC_SET_QUEUE_SIZE:
-		/* evcore's -EINVAL (out of range), -EBUSY or -ENOMEM. */
-		return evcore_queue_resize(mdev->queue, val);
+		return mypoll_set_queue_size(mdev, val);
 	}
 	return -ENOTTY;
 }
@@ -353,6 +261,7 @@ static long mypoll_ioctl_control(struct mypoll_dev *mdev, unsigned int cmd,
 static long mypoll_ioctl_query(struct mypoll_dev *mdev, unsigned int cmd,
 			       void __user *argp)
 {
+	struct mypoll_info info;
 	struct mypoll_timer t;
 	struct mypoll_stats st;
 
@@ -371,6 +280,9 @@ static long mypoll_ioctl_query(struct mypoll_dev *mdev, unsigned int cmd,
 	case MYPOLL_IOC_GET_QUEUE_SIZE:
 		return put_user(evcore_queue_capacity(mdev->queue),
 				(u32 __user *)argp);
+	case MYPOLL_IOC_GET_INFO:
+		mypoll_get_info(mdev, &info);
+		return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 	}
 	return -ENOTTY;
 }
@@ -439,6 +351,7 @@ static long mypoll_ioctl(struct file *file, unsigned int cmd,
 	case MYPOLL_IOC_GET_STATS:
 	case MYPOLL_IOC_GET_POLICY:
 	case MYPOLL_IOC_GET_QUEUE_SIZE:
+	case MYPOLL_IOC_GET_INFO:
 		control = false;
 		break;
 	default:
@@ -684,3 +597,4 @@ MODULE_IMPORT_NS(EVCORE_NS);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Pollable event device with timer, trigger and write sources");
 MODULE_AUTHOR("evcore developers");
+MODULE_VERSION(EVCORE_VERSION);

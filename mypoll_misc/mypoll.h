@@ -9,6 +9,7 @@
 #define _MYPOLL_MISC_MYPOLL_H
 
 #include <linux/atomic.h>
+#include <linux/errno.h>
 #include <linux/evcore.h>
 #include <linux/hrtimer.h>
 #include <linux/kref.h>
@@ -19,6 +20,7 @@
 
 struct attribute_group;
 struct dentry;
+struct mypoll_info;
 struct mypoll_stats;
 struct mypoll_timer;
 
@@ -115,8 +117,16 @@ static inline struct device *mypoll_to_device(struct mypoll_dev *mdev)
 	return mdev->misc.this_device;
 }
 
-/* main.c: the controls the ioctls and sysfs share. */
+/* A source or queue that went away means the device did. */
+static inline int mypoll_errno(int ret)
+{
+	return ret == -ESHUTDOWN ? -ENODEV : ret;
+}
+
+/* control.c: the controls the ioctls and sysfs share. */
 int mypoll_trigger(struct mypoll_dev *mdev, u32 count);
+int mypoll_set_queue_size(struct mypoll_dev *mdev, u64 size);
+void mypoll_get_info(struct mypoll_dev *mdev, struct mypoll_info *info);
 void mypoll_reset_stats(struct mypoll_dev *mdev);
 void mypoll_get_stats(struct mypoll_dev *mdev, struct mypoll_stats *st);
 

@@ -103,9 +103,8 @@ static ssize_t _name##_store(struct device *dev,			\
 
 static int mypoll_apply_queue_size(struct mypoll_dev *mdev, u64 val)
 {
-	lockdep_assert_held(&mdev->lock);
-	/* evcore checks the range, once the value fits its argument. */
-	return val > U32_MAX ? -EINVAL : evcore_queue_resize(mdev->queue, val);
+	/* The same rules as MYPOLL_IOC_SET_QUEUE_SIZE, CAP_SYS_ADMIN's too. */
+	return mypoll_set_queue_size(mdev, val);
 }
 
 static int mypoll_apply_running(struct mypoll_dev *mdev, u64 val)

@@ -10,6 +10,7 @@
 #ifndef _UAPI_LINUX_MYPOLL_H
 #define _UAPI_LINUX_MYPOLL_H
 
+#include <linux/const.h>
 #include <linux/evcore.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
@@ -47,11 +48,11 @@
 #define MYPOLL_ABI_VERSION	1
 
 /* Feature bits, in struct mypoll_info.features. */
-#define MYPOLL_FEATURE_HRTIMER		(1ULL << 0) /* MYPOLL_TIMER_HRTIMER */
-#define MYPOLL_FEATURE_FILTER		(1ULL << 1) /* MYPOLL_IOC_SET_FILTER */
-#define MYPOLL_FEATURE_WATERMARK	(1ULL << 2) /* MYPOLL_IOC_SET_WATERMARK */
-#define MYPOLL_FEATURE_POLICY_BLOCK	(1ULL << 3) /* EVCORE_POLICY_BLOCK */
-#define MYPOLL_FEATURE_SIZE_LIMIT	(1ULL << 4) /* queue_size_limit, below */
+#define MYPOLL_FEATURE_HRTIMER		_BITULL(0) /* MYPOLL_TIMER_HRTIMER */
+#define MYPOLL_FEATURE_FILTER		_BITULL(1) /* MYPOLL_IOC_SET_FILTER */
+#define MYPOLL_FEATURE_WATERMARK	_BITULL(2) /* MYPOLL_IOC_SET_WATERMARK */
+#define MYPOLL_FEATURE_POLICY_BLOCK	_BITULL(3) /* EVCORE_POLICY_BLOCK */
+#define MYPOLL_FEATURE_SIZE_LIMIT	_BITULL(4) /* queue_size_limit, below */
 
 /*
  * Timer events carry in struct evcore_event.aux the number of periods that
