@@ -2124,6 +2124,10 @@ TEST_F(mypoll, sysfs_invalid_writes)
 		{ "timer_period", "3600001", EINVAL },
 		{ "trigger", "0", EINVAL },
 		{ "trigger", "banana", EINVAL },
+		/* 2^64: too big for any number, before any range check. */
+		{ "queue_size", "18446744073709551616", ERANGE },
+		{ "timer_period_us", "18446744073709551616", ERANGE },
+		{ "trigger", "18446744073709551616", ERANGE },
 	};
 	static const char *const files[] = {
 		"overflow_policy", "queue_size", "timer_mode",
@@ -2919,9 +2923,11 @@ TEST_F(stall, write_only_file_holds_nothing)
 		}
 		n += read_now(_metadata, self->fd, ev + n, 1);
 	}
-	/* Nor may it ask for events. */
+	/* Nor may it ask for events, or read (the VFS says EBADF). */
 	filter = MYPOLL_SOURCES_ALL;
 	ASSERT_EQ(-1, ioctl(wr, MYPOLL_IOC_SET_FILTER, &filter));
+	ASSERT_EQ(EBADF, errno);
+	ASSERT_EQ(-1, mp_read_nb(wr, ev, sizeof(ev[0])));
 	ASSERT_EQ(EBADF, errno);
 	close(wr);
 	ASSERT_EQ(2 * (int)OVF_Q, n);

@@ -23,13 +23,19 @@
  *	queue was full (drop-newest, or block from a context that cannot
  *	sleep) were never numbered, so they show only in @lost and as gaps in
  *	their source's &struct evcore_event.source_seq.
- * @EVCORE_EVENT_SOURCE_FLAGS: the high 16 bits are defined by the source
- *	(the device's uapi header documents them).
+ *
+ * The high 16 bits, %EVCORE_EVENT_SOURCE_FLAGS, are defined by the source
+ * (the device's uapi header documents them).
  */
 enum evcore_event_flags {
 	EVCORE_EVENT_LOSS		= 1U << 0,
-	EVCORE_EVENT_SOURCE_FLAGS	= 0xffffU << 16,
 };
+
+/*
+ * The flags a source defines: a macro, not an enumerator, since ISO C
+ * wants enumerators to fit an int.
+ */
+#define EVCORE_EVENT_SOURCE_FLAGS	0xffff0000U
 
 /* Source id of loss records; sources are numbered from 1. */
 #define EVCORE_SOURCE_NONE	0
