@@ -56,7 +56,7 @@ static void check_event(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, ev->hdr.payload_len);
 	if (source == MYPOLL_SOURCE_MANUAL)
 		EXPECT_EQ(0U, ev->hdr.aux);
-	record_ok = _metadata->passed;
+	record_ok = mp_passed(_metadata);
 	ASSERT_TRUE(record_ok) {
 		TH_LOG("record: seq %llu source %u flags %#x lost %llu len %u",
 		       (unsigned long long)ev->hdr.seq, ev->hdr.source_id,
@@ -80,7 +80,7 @@ static void check_loss(struct __test_metadata *_metadata,
 	EXPECT_EQ(0U, ev->hdr.aux);
 	EXPECT_EQ(0, ev->hdr.payload_len);
 	EXPECT_TRUE(mp_zero_tail(ev, 0));
-	record_ok = _metadata->passed;
+	record_ok = mp_passed(_metadata);
 	ASSERT_TRUE(record_ok) {
 		TH_LOG("record: seq %llu source %u flags %#x lost %llu",
 		       (unsigned long long)ev->hdr.seq, ev->hdr.source_id,
@@ -295,7 +295,7 @@ static void expect_counters_zero(struct __test_metadata *_metadata,
 	EXPECT_EQ(0U, st->timer);
 	EXPECT_EQ(0U, st->timer_missed);
 	EXPECT_EQ(0U, st->write);
-	ASSERT_TRUE(_metadata->passed);
+	ASSERT_TRUE(mp_passed(_metadata));
 }
 
 /* Accounting identities that hold whatever happened. */
@@ -308,7 +308,7 @@ static void expect_stats_consistent(struct __test_metadata *_metadata,
 	EXPECT_GE(st->queue_size, st->queue_depth);
 	EXPECT_GE(st->high_water, st->queue_depth);
 	EXPECT_EQ(0U, st->reserved);
-	ASSERT_TRUE(_metadata->passed);
+	ASSERT_TRUE(mp_passed(_metadata));
 }
 
 /* This file's line of /proc/self/fdinfo/<fd> named @key. */

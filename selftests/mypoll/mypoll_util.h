@@ -28,6 +28,17 @@
 #include <linux/evcore.h>
 #include <linux/mypoll.h>
 
+/*
+ * Whether the running test has failed no check yet. The harness keeps
+ * that in _metadata->passed up to 6.8 and in _metadata->exit_code since
+ * 6.9, which also brought XFAIL_ADD().
+ */
+#ifdef XFAIL_ADD
+#define mp_passed(_metadata)	((_metadata)->exit_code != KSFT_FAIL)
+#else
+#define mp_passed(_metadata)	((_metadata)->passed)
+#endif
+
 #define MP_DEV			"/dev/mypoll"
 #define MP_SYSFS		"/sys/class/misc/mypoll/"
 #define MP_DEBUGFS		"/sys/kernel/debug"
