@@ -60,11 +60,19 @@ static_assert(sizeof(struct evcore_event) % 8 == 0);
  * with a source filter need only the records of the sources they want: each
  * such record counts them in @refs, so the records they skip never hold
  * the queue. The tail record is freed once both counts are zero.
+ *
+ * @grp_left and @grp_idx place the record in its group (see
+ * evcore_push_batch()): the records from this one to the group's last,
+ * this one included, and those before it in the group. A record queued
+ * alone has 1 and 0. They let the read path find a group's end, or a
+ * group's start, in one look.
  */
 struct evcore_slot {
 	u64 refused_before;
 	u32 refs;
 	u32 pins;
+	u16 grp_left;
+	u16 grp_idx;
 };
 
 /*
@@ -131,6 +139,8 @@ struct evcore_hold_count {
  * @src_total: per source id, records ever queued, never reset
  * @src_live: per source id, records in [tail, head)
  * @last_ts: timestamp of the newest record
+ * @grouped: set by the first group of more than one record queued, never
+ *	cleared: reads then end only between groups (see evcore_read())
  * @cur_hold: debug: what the current lock holder touched
  * @dbg: debug: totals and per-hold maxima
  * @sources: registered sources by id
@@ -148,6 +158,9 @@ struct evcore_hold_count {
  * @batch: records one hold of a read copies at most: %EVCORE_BATCH_MAX,
  *	fewer when %EVCORE_BATCH_BYTES holds fewer, but at least one
  * @batch_bytes: @batch records, in bytes
+ * @max_group: records evcore_push_batch() takes at most as one group:
+ *	%EVCORE_GROUP_MAX, and no more than @batch, so that a read hold that
+ *	starts at a group can always take it whole
  * @rs_recip: the reciprocal of @record_size, to divide without a division
  * @clock: clock for timestamps
  */
@@ -175,6 +188,7 @@ struct evcore_queue {
 	u64 src_total[EVCORE_SOURCE_ID_MAX + 1];
 	u64 src_live[EVCORE_SOURCE_ID_MAX + 1];
 	u64 last_ts;
+	bool grouped;
 #ifdef CONFIG_EVCORE_DEBUG
 	struct evcore_hold_count cur_hold;
 	struct evcore_debug_stats dbg;
@@ -193,6 +207,7 @@ struct evcore_queue {
 	size_t record_size;
 	u32 batch;
 	u32 batch_bytes;
+	u32 max_group;
 	struct reciprocal_value rs_recip;
 	clockid_t clock;
 };

@@ -196,6 +196,29 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 }
 
 /*
+ * How many of the @n records from @pos on a read takes when the queue
+ * holds groups: all of them when they end at a group's end, else those
+ * before the group that the @n-th record is part of. When that leaves
+ * nothing (the first group does not fit), all @n with @partial (nothing
+ * read yet: a buffer smaller than the group gets what fits), else 0. One
+ * look at one slot.
+ */
+static inline u32 evcore_group_cut_locked(struct evcore_queue *q, u64 pos,
+					  u32 n, u64 avail, bool partial)
+{
+	u32 before;
+
+	lockdep_assert_held(&q->lock);
+	/* The newest record ends a group: groups are queued whole. */
+	if (n == avail)
+		return n;
+	before = evcore_slot_locked(q, pos + n)->grp_idx;
+	if (before < n)
+		return n - before;
+	return partial ? n : 0;
+}
+
+/*
  * The common case of evcore_read_locked(), in O(1) plus the copy: a reader
  * of every source standing in the ring with nothing lost anywhere before
  * the head (no event refused since it last looked, none overwritten under
@@ -220,8 +243,9 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
 	struct evcore_queue *q = r->q;
 	size_t rs = q->record_size;
 	u64 pos = r->at.pos, avail = q->head - pos;
-	u32 n, idx, first, got;
+	u32 n, want, idx, first, got;
 	size_t room;
+	bool fits;
 
 	lockdep_assert_held(&q->lock);
 	if (!avail || (avail < r->watermark && !rd->done && !rd->nonblock &&
@@ -232,8 +256,15 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
 	n = min_t(u64, avail, q->batch);
 	/* Fewer when the buffer is the limit: then room < batch_bytes. */
 	room = rd->count - rd->done;
-	if (room < (size_t)n * rs)
+	fits = room >= (size_t)n * rs;
+	if (!fits)
 		n = reciprocal_divide(room, q->rs_recip);
+	want = n;
+	if (unlikely(q->grouped)) {
+		n = evcore_group_cut_locked(q, pos, n, avail, !rd->done);
+		if (!n)
+			return EVCORE_RD_DONE;
+	}
 	idx = evcore_ring_idx(q->head, q->head_idx, q->capacity, pos);
 	evcore_touch_slots(q, n);
 	first = min(n, q->capacity - idx);
@@ -265,6 +296,13 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
 	/* Full buffer or nothing left: done; otherwise the budget ran out. */
 	if (n == avail || rd->count - rd->done < rs)
 		return EVCORE_RD_DONE;
+	/*
+	 * Cut before a group: one the buffer cannot hold ends the read; one
+	 * past the batch is for the next hold, or the next read when this one
+	 * has no read lock to take another hold under.
+	 */
+	if (n < want && (!fits || quick))
+		return EVCORE_RD_DONE;
 	return EVCORE_RD_MORE;
 }
 
@@ -281,12 +319,12 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 					       struct evcore_rd *rd, bool *pri)
 {
 	struct evcore_queue *q = r->q;
-	size_t rs = q->record_size, off = rd->done;
+	size_t rs = q->record_size, off = rd->done, end;
 	struct evcore_cursor c = r->at, good = r->at;
 	enum evcore_rd_state st = EVCORE_RD_DONE;
 	struct evcore_run run = {};
 	u32 scanned = 0, copied = 0, idx;
-	u64 lost, want, seen, from, to;
+	u64 lost, want, seen, from, to, start;
 	struct evcore_ring *ring;
 	struct evcore_slot *slot;
 	struct evcore_event *ev;
@@ -312,6 +350,7 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 	}
 	/* Brought up to the tail, past a loss record if there was one. */
 	good = c;
+	start = c.pos;
 	/* The records left to read before the head. */
 	if (r->hold == EVCORE_HOLD_PIN)
 		want = q->head - c.pos;
@@ -360,6 +399,26 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 		}
 		if (!slot)
 			break;
+		/*
+		 * Where a group begins (or the rest of one, where the hold
+		 * begins), take it whole or stop before it: the buffer ends
+		 * the read there unless nothing was read yet (a buffer
+		 * smaller than the group gets what fits), the budget ends the
+		 * hold. A group fits an empty hold's budget.
+		 */
+		if (unlikely(q->grouped) && (!slot->grp_idx || c.pos == start)) {
+			end = off + (run.n + slot->grp_left) * rs;
+			if (end > rd->count) {
+				if (off + run.n * rs)
+					break;
+			} else if ((copied || scanned) &&
+				   (copied + slot->grp_left > EVCORE_BATCH_MAX ||
+				    scanned + slot->grp_left > EVCORE_SCAN_MAX ||
+				    end - rd->done > EVCORE_BATCH_BYTES)) {
+				st = EVCORE_RD_MORE;
+				break;
+			}
+		}
 		ev = (struct evcore_event *)(ring->recs + (size_t)idx * rs);
 		scanned++;
 		if (!evcore_wanted_locked(r, ev->source_id)) {
@@ -530,6 +589,11 @@ static int evcore_read_wait(struct evcore_queue *q, unsigned int gen)
  * is full), or the queue was shut down. Once records are available it does
  * not wait for more. The reader advances only past the records that
  * reached @buf.
+ *
+ * Groups (evcore_push_batch()) are returned whole: a read stops before a
+ * group that does not fit what is left of @buf, unless it has nothing yet,
+ * in which case a @buf smaller than the group gets the records that fit
+ * and the next read the rest.
  *
  * Records go from the ring to @buf in one copy, under the queue lock with
  * page faults disabled, at most %EVCORE_BATCH_BYTES at a time. Most reads

@@ -3537,3 +3537,4 @@ static void evt_irq_push_irq_work(struct evt_ctx *ctx)
 }
 
 #include "evcore_tests_hold.c"
+#include "evcore_tests_group.c"

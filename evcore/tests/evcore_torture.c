@@ -12,7 +12,8 @@
  *  - producers: an hrtimer expiring in hard interrupt context (in softirq
  *    context on PREEMPT_RT, where evcore's lock sleeps: it is not of the
  *    _HARD kind, which lockdep's raw-lock nesting check would report on any
- *    kernel), a softirq hrtimer, an irq_work queued by the timers, a thread
+ *    kernel) and a softirq hrtimer, each pushing its bursts one event at a
+ *    time or as one group (evcore_push_batch()), an irq_work queued by the timers, a thread
  *    calling evcore_push() (turning its source off and on now and then), a
  *    thread sleeping in evcore_push_wait(), a thread using its non-blocking
  *    form, and a source that a thread registers and unregisters while that
@@ -35,7 +36,9 @@
  * by the sources it wants plus the events refused from the others (a
  * refused event leaves no record, so every reader is told of it). Records
  * come in sequence order, each source's in its own order, only of wanted
- * sources, with the payload their producer wrote. The queue's and the
+ * sources, with the payload their producer wrote; no loss record inside a
+ * group or before the rest of one, and no read that cuts a group it could
+ * have stopped before. The queue's and the
  * sources' statistics must match the producers' own counts. Then the
  * policy, the capacity and every reader's filter and watermark change, and
  * the next phase starts.
@@ -81,7 +84,7 @@ MODULE_PARM_DESC(phases, "Phases, with checks and changes between them (default 
 
 static char *mix = "all";
 module_param(mix, charp, 0444);
-MODULE_PARM_DESC(mix, "Operations, comma-separated: all, hardirq, softirq, kthread, pushwait, blocking, nonblock, epoll, filter, watermark, resize, policy, sources, open; -NAME leaves one out (default all)");
+MODULE_PARM_DESC(mix, "Operations, comma-separated: all, hardirq, softirq, kthread, pushwait, blocking, nonblock, epoll, filter, watermark, resize, policy, sources, open, group; -NAME leaves one out (default all)");
 
 static unsigned int seed;
 module_param(seed, uint, 0444);
@@ -98,12 +101,13 @@ MODULE_PARM_DESC(stall_s, "Seconds a thread may make no progress while it could 
 enum {
 	TT_HARDIRQ, TT_SOFTIRQ, TT_KTHREAD, TT_PUSHWAIT, TT_BLOCKING,
 	TT_NONBLOCK, TT_EPOLL, TT_FILTER, TT_WATERMARK, TT_RESIZE, TT_POLICY,
-	TT_SOURCES, TT_OPEN, TT_NR_OPS,
+	TT_SOURCES, TT_OPEN, TT_GROUP, TT_NR_OPS,
 };
 
 static const char *const tt_op_names[TT_NR_OPS] = {
 	"hardirq", "softirq", "kthread", "pushwait", "blocking", "nonblock",
 	"epoll", "filter", "watermark", "resize", "policy", "sources", "open",
+	"group",
 };
 
 /* Producers, one per source id except the two on the registered source. */
@@ -137,6 +141,10 @@ enum {
 #define TT_SLOTS	(TT_NR_READERS + TT_NR_CHURN)
 #define TT_SLOT_SIZE	SZ_16K
 #define TT_MAX_RECORDS	64
+/* Largest group a timer pushes; the capacity is never below it. */
+#define TT_GROUP_MAX	4
+/* Source flag of the records of a group but its first. */
+#define TT_F_INNER	BIT(16)
 
 /* The source id of each producer. */
 static u32 tt_prod_id(unsigned int kind)
@@ -205,6 +213,8 @@ struct tt_stream {
 	u64 bad;
 	char why[160];
 	struct tt_last last[TT_NR_SRC + 1];
+	/* The last record read was a loss record. */
+	bool after_loss;
 };
 
 struct tt_reader {
@@ -345,6 +355,38 @@ static int tt_push(struct tt_producer *p, int mode)
 	return ret;
 }
 
+/*
+ * @n numbered pushes by @p as one group; counts them as tt_push() does.
+ * A group larger than the capacity (the resize probe shrinks the queue
+ * to its depth) is not numbered.
+ */
+static void tt_push_group(struct tt *tt, struct tt_producer *p, u32 n)
+{
+	struct evcore_push_item items[TT_GROUP_MAX];
+	struct tt_payload pl[TT_GROUP_MAX];
+	u32 i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		pl[i] = (struct tt_payload){
+			.gen = p->gen, .producer = p->kind, .k = p->k + i,
+		};
+		items[i] = (struct evcore_push_item){
+			.src = p->src, .payload = &pl[i], .len = sizeof(pl[i]),
+			.flags = i ? TT_F_INNER : 0, .aux = p->kind,
+		};
+	}
+	ret = evcore_push_batch(tt->q, items, n, 0);
+	if (ret == -ENOSPC)
+		p->refused += n;
+	if (ret == -ENOSPC || ret == n) {
+		p->attempts += n;
+		p->k += n;
+	} else if (ret != -E2BIG && !p->bad_err) {
+		p->bad_err = ret;
+	}
+}
+
 /* A tick of either timer: a burst on its source, and the irq_work. */
 static enum hrtimer_restart tt_tick(struct tt *tt, struct hrtimer *t,
 				    struct tt_producer *p, bool soft)
@@ -353,9 +395,12 @@ static enum hrtimer_restart tt_tick(struct tt *tt, struct hrtimer *t,
 
 	if (!tt_running(tt))
 		return HRTIMER_NORESTART;
-	n = 1 + tt_rand(&p->rnd, 3);
-	for (i = 0; i < n; i++)
-		tt_push(p, -1);
+	n = 1 + tt_rand(&p->rnd, TT_GROUP_MAX);
+	if (tt_on(tt, TT_GROUP) && tt_rand(&p->rnd, 2))
+		tt_push_group(tt, p, n);
+	else
+		for (i = 0; i < n; i++)
+			tt_push(p, -1);
 	if (soft && tt_on(tt, TT_SOURCES))
 		tt_push(&tt->prod[TT_P_CHURN_T], -1);
 	irq_work_queue(&tt->work);
@@ -509,6 +554,40 @@ static __printf(2, 3) void tt_bad(struct tt_stream *s, const char *fmt, ...)
 	}
 }
 
+/*
+ * Check the groups in the @n records a read of at most @max records
+ * returned: no loss record right after a record that announced more of its
+ * group, none right before a record inside a group, and a group cut at the
+ * end of the read only when the read was full and began with that group.
+ */
+static void tt_feed_groups(struct tt_stream *s, const u8 *buf, size_t n,
+			   size_t max, size_t rs)
+{
+	const struct evcore_event *ev, *prev = NULL;
+	size_t i, first = 0;
+
+	for (i = 0; i < n; i++, prev = ev) {
+		ev = (const struct evcore_event *)(buf + i * rs);
+		if (ev->flags & EVCORE_EVENT_LOSS) {
+			if (prev && (prev->flags & EVCORE_EVENT_GROUP_MORE))
+				tt_bad(s, "loss record at %llu inside a group",
+				       ev->seq);
+			s->after_loss = true;
+			continue;
+		}
+		if (s->after_loss && (ev->flags & TT_F_INNER))
+			tt_bad(s, "seq %llu inside a group after a loss record",
+			       ev->seq);
+		s->after_loss = false;
+		if (!(ev->flags & TT_F_INNER))
+			first = i;
+	}
+	if (n && (ev->flags & EVCORE_EVENT_GROUP_MORE) &&
+	    !(ev->flags & EVCORE_EVENT_LOSS) && (n < max || first))
+		tt_bad(s, "read of %zu records (of %zu) cut the group at %zu",
+		       n, max, first);
+}
+
 /* Check the @n records in @buf that a reader with @filter read. */
 static void tt_feed(struct tt *tt, struct tt_stream *s, u64 filter,
 		    const u8 *buf, size_t n)
@@ -598,6 +677,12 @@ static ssize_t tt_read(struct tt *tt, struct tt_reader *rd, struct tt_stream *s,
 		else
 			tt_feed(tt, s, READ_ONCE(rd->filter), rd->kbuf,
 				ret / rs);
+		/*
+		 * Readers that come and go open at the tail, which may be
+		 * inside a group that the others read the start of.
+		 */
+		if (ret > 0 && !(ret % rs) && !rd->churn)
+			tt_feed_groups(s, rd->kbuf, ret / rs, max, rs);
 	} else if (ret == -ERESTARTSYS) {
 		flush_signals(current);
 	} else if (ret != -EAGAIN && ret != -ENODEV) {
@@ -1271,6 +1356,7 @@ static void tt_reconfigure(struct tt *tt)
 		rd->s.read = 0;
 		rd->s.lost = 0;
 		rd->s.bad = 0;
+		rd->s.after_loss = false;
 	}
 	for (i = 0; i < TT_NR_PROD; i++) {
 		tt->prod[i].attempts = 0;
@@ -1600,7 +1686,8 @@ static int __init tt_init(void)
 	}
 	tt->mm = current->mm;
 	tt->ubuf = vm_mmap(NULL, 0, TT_SLOTS * TT_SLOT_SIZE,
-			   PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
+			   PROT_READ | PROT_WRITE,
+			   MAP_ANONYMOUS | MAP_PRIVATE | MAP_POPULATE, 0);
 	if (IS_ERR_VALUE(tt->ubuf)) {
 		ret = (int)tt->ubuf;
 		goto out_free;

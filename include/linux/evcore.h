@@ -36,6 +36,12 @@ struct seq_file;
  */
 #define EVCORE_PUSH_BATCH	32
 
+/*
+ * Most records evcore_push_batch() queues as one group; a queue whose
+ * records are large allows fewer (evcore_queue_max_group()).
+ */
+#define EVCORE_GROUP_MAX	64
+
 struct evcore_queue;
 struct evcore_reader;
 
@@ -84,6 +90,22 @@ struct evcore_source {
 	u64 dropped;
 	u64 overwritten;
 	u64 delivered;
+};
+
+/**
+ * struct evcore_push_item - one record of a group, for evcore_push_batch()
+ * @src: its source, registered on the queue pushed to
+ * @payload: @len bytes of payload, or NULL when @len is 0
+ * @flags: source flags for the record, within %EVCORE_EVENT_SOURCE_FLAGS
+ * @aux: source-defined value for the record
+ * @len: payload length, at most the queue's payload size
+ */
+struct evcore_push_item {
+	struct evcore_source *src;
+	const void *payload;
+	u32 flags;
+	u32 aux;
+	u32 len;
 };
 
 /**
@@ -196,6 +218,7 @@ bool evcore_queue_is_shutdown(struct evcore_queue *q);
 size_t evcore_record_size(const struct evcore_queue *q);
 u32 evcore_queue_payload_size(const struct evcore_queue *q);
 u32 evcore_queue_capacity(struct evcore_queue *q);
+u32 evcore_queue_max_group(const struct evcore_queue *q);
 int evcore_queue_resize(struct evcore_queue *q, u32 capacity);
 u32 evcore_queue_policy(struct evcore_queue *q);
 int evcore_queue_set_policy(struct evcore_queue *q, u32 policy);
@@ -217,6 +240,9 @@ int evcore_push(struct evcore_source *src, u32 flags, u32 aux,
 		const void *payload, size_t len);
 int evcore_push_many(struct evcore_source *src, u32 flags, u32 aux,
 		     const void *payload, size_t len, u32 n);
+int evcore_push_batch(struct evcore_queue *q,
+		      const struct evcore_push_item *items, u32 n,
+		      u64 timestamp_ns);
 int evcore_push_wait(struct evcore_source *src, u32 flags, u32 aux,
 		     const void *payload, size_t len, bool nonblock);
 

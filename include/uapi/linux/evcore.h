@@ -23,12 +23,19 @@
  *	queue was full (drop-newest, or block from a context that cannot
  *	sleep) were never numbered, so they show only in @lost and as gaps in
  *	their source's &struct evcore_event.source_seq.
+ * @EVCORE_EVENT_GROUP_MORE: more records of the same group follow this
+ *	one. A driver may queue records as a group (an input device's frame,
+ *	say): the records of a group are consecutive in @seq, share their
+ *	timestamp and were queued, refused or overwritten together, so a
+ *	loss record never stands inside a group. A record without this flag
+ *	ends its group; a record queued alone is a group of one.
  *
  * The high 16 bits, %EVCORE_EVENT_SOURCE_FLAGS, are defined by the source
  * (the device's uapi header documents them).
  */
 enum evcore_event_flags {
 	EVCORE_EVENT_LOSS		= 1U << 0,
+	EVCORE_EVENT_GROUP_MORE		= 1U << 1,
 };
 
 /*
