@@ -40,23 +40,13 @@ static void evcore_reader_free(struct evcore_reader *r)
 	kfree(r);
 }
 
-/**
- * evcore_reader_open() - create a reader, usually at open()
- * @q: the queue
- *
- * The reader starts at the oldest record the queue holds and then sees
- * every event queued after it; it holds a reference on @q. Its source
- * filter takes every source and its watermark is 1. The reader is charged
- * to the caller's memory cgroup.
- *
- * Context: Process context, may sleep.
- * Return: the reader, ERR_PTR(-ENODEV) after shutdown, or
- * ERR_PTR(-ENOMEM).
- */
-struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
+/* Open a reader at the tail, or at the head with @at_head. */
+static struct evcore_reader *__evcore_reader_open(struct evcore_queue *q,
+						  bool at_head)
 {
 	struct evcore_reader *r;
 	unsigned long flags;
+	u64 pos;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
@@ -74,17 +64,55 @@ struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
 		evcore_reader_free(r);
 		return ERR_PTR(-ENODEV);
 	}
-	r->at.pos = q->tail;
-	r->at.seen = evcore_refused_at_locked(q, q->tail);
-	(*evcore_pins_at_locked(q, q->tail))++;
+	pos = at_head ? q->head : q->tail;
+	r->at.pos = pos;
+	r->at.seen = evcore_refused_at_locked(q, pos);
+	(*evcore_pins_at_locked(q, pos))++;
 	q->nr_readers++;
 	q->nr_wanting++;
 	q->reader_bytes += r->bytes;
+	/* What no reader needs now, with one reader wanting, may go. */
+	evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
 	kref_get(&q->ref);
 	evcore_unlock(q, flags);
 	return r;
 }
+
+/**
+ * evcore_reader_open() - create a reader, usually at open()
+ * @q: the queue
+ *
+ * The reader starts at the oldest record the queue holds and then sees
+ * every event queued after it; it holds a reference on @q. Its source
+ * filter takes every source and its watermark is 1. The reader is charged
+ * to the caller's memory cgroup.
+ *
+ * Context: Process context, may sleep.
+ * Return: the reader, ERR_PTR(-ENODEV) after shutdown, or
+ * ERR_PTR(-ENOMEM).
+ */
+struct evcore_reader *evcore_reader_open(struct evcore_queue *q)
+{
+	return __evcore_reader_open(q, false);
+}
 EXPORT_SYMBOL_NS_GPL(evcore_reader_open, EVCORE_NS);
+
+/**
+ * evcore_reader_open_new() - create a reader of new events only
+ * @q: the queue
+ *
+ * As evcore_reader_open(), but the reader starts at the head: it sees only
+ * the events queued after it opened (and no loss from before), as an evdev
+ * client does. Records that no reader needs any more are then freed.
+ *
+ * Context: Process context, may sleep.
+ * Return: as evcore_reader_open().
+ */
+struct evcore_reader *evcore_reader_open_new(struct evcore_queue *q)
+{
+	return __evcore_reader_open(q, true);
+}
+EXPORT_SYMBOL_NS_GPL(evcore_reader_open_new, EVCORE_NS);
 
 /*
  * Walk the records of @r from @seq to the head, at most EVCORE_WALK_MAX per

@@ -1773,6 +1773,41 @@ static void evt_many_readers_block(struct evt_ctx *ctx)
 }
 
 /*
+ * A reader of new events only starts at the head: none of what the queue
+ * held, no loss from before it, and what nobody needs any more is freed.
+ */
+static void evt_reader_open_new(struct evt_ctx *ctx)
+{
+	struct evcore_reader *r = NULL;
+	struct evcore_stats st;
+	struct evt_fix f;
+	u32 i;
+
+	if (!evt_fix_init(ctx, &f, 4, 8, EVCORE_POLICY_DROP_NEWEST))
+		goto out;
+	/* Full, then one refused: a loss the old reader has to read. */
+	for (i = 0; i < 5; i++)
+		evt_push_n(&f.src, i, 8);
+	evt_reader_done(f.r);
+	f.r = NULL;
+	r = evcore_reader_open_new(f.q);
+	if (!EVT_EXPECT_ERR(ctx, r, 0)) {
+		r = NULL;
+		goto out;
+	}
+	evcore_queue_get_stats(f.q, &st);
+	EVT_EXPECT_EQ(ctx, st.depth, 0);
+	EVT_EXPECT_EQ(ctx, evt_read(ctx, r, 4 * f.rs, true), -EAGAIN);
+	EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, 5, 8), 0);
+	EVT_EXPECT_EQ(ctx, evt_read(ctx, r, 4 * f.rs, true), f.rs);
+	EVT_EXPECT_EQ(ctx, evt_rec(ctx, f.q, 0)->seq, 4);
+	EVT_EXPECT_EQ(ctx, evt_rec(ctx, f.q, 0)->flags, 0);
+out:
+	evt_reader_done(r);
+	evt_fix_done(&f);
+}
+
+/*
  * A reader opened late starts at the oldest record held: it reads what
  * the queue kept (with no reader open nothing is freed), then what comes
  * after.

@@ -247,6 +247,7 @@ int evcore_push_wait(struct evcore_source *src, u32 flags, u32 aux,
 		     const void *payload, size_t len, bool nonblock);
 
 struct evcore_reader *evcore_reader_open(struct evcore_queue *q);
+struct evcore_reader *evcore_reader_open_new(struct evcore_queue *q);
 void evcore_reader_release(struct evcore_reader *r);
 ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 		    bool nonblock);
