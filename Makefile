@@ -32,10 +32,11 @@ CONFIG_EVCORE		?= m
 CONFIG_EVCORE_SELFTEST	?= m
 CONFIG_EVCORE_TORTURE	?= m
 CONFIG_MYPOLL_MISC	?= m
+CONFIG_EVCORE_INPUT	?= m
 # Lock-hold accounting, for the self-tests: on when they are built.
 CONFIG_EVCORE_DEBUG	?= $(if $(CONFIG_EVCORE_SELFTEST),y)
 export CONFIG_EVCORE CONFIG_EVCORE_SELFTEST CONFIG_EVCORE_TORTURE \
-	CONFIG_MYPOLL_MISC CONFIG_EVCORE_DEBUG
+	CONFIG_MYPOLL_MISC CONFIG_EVCORE_INPUT CONFIG_EVCORE_DEBUG
 
 KBUILD_ARGS	:= -C $(KDIR) M=$(EVCORE_ROOT)
 # What `make install` builds and installs: the two modules users load.
@@ -108,14 +109,16 @@ check-debug:
 torture-mutants: modules
 	$(EVCORE_ROOT)/scripts/torture-mutants
 
-# evcore.ko and mypoll_misc.ko, built without the test modules, into
+# evcore.ko, mypoll_misc.ko and evcore_input.ko, built without the test
+# modules, into
 # lib/modules/KVER/$(INSTALL_MOD_DIR) (INSTALL_MOD_PATH: a staging root).
 # kbuild's own depmod is turned off; ours runs for the live root only.
 install:
 	$(NEED_KDIR)
 	$(MAKE) $(KBUILD_ARGS) $(INSTALL_ARGS) modules
 	$(MAKE) $(KBUILD_ARGS) $(INSTALL_ARGS) $(MODINST_ARGS) modules_install
-	$(call SIGN_MODULES,evcore/evcore mypoll_misc/mypoll_misc)
+	$(call SIGN_MODULES,evcore/evcore mypoll_misc/mypoll_misc \
+		evcore_input/evcore_input)
 	$(DEPMOD_LIVE)
 
 # The test modules too (evcore_selftest, evcore_torture), for guest-check
@@ -125,14 +128,16 @@ install-tests:
 	$(MAKE) $(KBUILD_ARGS) modules
 	$(MAKE) $(KBUILD_ARGS) $(MODINST_ARGS) modules_install
 	$(call SIGN_MODULES,evcore/evcore mypoll_misc/mypoll_misc \
-		evcore/tests/evcore_selftest evcore/tests/evcore_torture)
+		evcore_input/evcore_input evcore/tests/evcore_selftest evcore/tests/evcore_torture)
 	$(DEPMOD_LIVE)
 
 uninstall:
 	$(NEED_KDIR)
 	rm -f $(MODDIR)/evcore/evcore.ko* $(MODDIR)/mypoll_misc/mypoll_misc.ko* \
+		$(MODDIR)/evcore_input/evcore_input.ko* \
 		$(MODDIR)/evcore/tests/evcore_*.ko* $(MODDIR)/bench/evcore_bench.ko*
 	-rmdir $(MODDIR)/evcore/tests $(MODDIR)/evcore $(MODDIR)/mypoll_misc \
+		$(MODDIR)/evcore_input \
 		$(MODDIR)/bench 2>/dev/null
 	$(DEPMOD_LIVE)
 
@@ -141,6 +146,7 @@ headers_install:
 	install -d $(DESTDIR)$(INCLUDEDIR)/linux
 	install -m 0644 $(EVCORE_ROOT)/include/uapi/linux/evcore.h \
 		$(EVCORE_ROOT)/include/uapi/linux/mypoll.h \
+		$(EVCORE_ROOT)/include/uapi/linux/evcore_input.h \
 		$(DESTDIR)$(INCLUDEDIR)/linux/
 
 tools-install:
@@ -156,6 +162,7 @@ clean:
 		$(MAKE) $(KBUILD_ARGS) clean; \
 	else \
 		find $(EVCORE_ROOT)/evcore $(EVCORE_ROOT)/mypoll_misc \
+			$(EVCORE_ROOT)/evcore_input \
 			$(EVCORE_ROOT)/bench \( -name '*.o' -o -name '*.ko' \
 			-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
 			-o -name '*.a' -o -name 'modules.order' \) -delete; \
@@ -171,7 +178,7 @@ clean:
 # One target per line: "name<TAB>what it does". Printed with printf, so
 # no quoting can end early.
 define HELP_TEXT
-modules	build evcore.ko, mypoll_misc.ko and the test modules (default)
+modules	build evcore.ko, mypoll_misc.ko, evcore_input.ko and the test modules (default)
 selftests	build the kselftests in selftests/mypoll
 tools	build tools/mypollctl and tools/mypoll_demo
 deps	install missing Debian packages (root), extract kernel tools
@@ -182,7 +189,7 @@ bench	mypoll against eventfd, pipe, timerfd, evdev in a VM under HPET and TSC, a
 check-build	build against every supported kernel with W=1
 check-debug	the tests on two debug kernels: KASAN, and PREEMPT_RT + KCSAN (LANES=kasan or LANES=rt for one)
 torture-mutants	show that the torture case catches each bug in evcore/tests/mutants/, put back in a scratch copy
-install	build and install evcore.ko and mypoll_misc.ko; depmod for the live root only (INSTALL_MOD_PATH: a staging root; MODSIGN_KEY, MODSIGN_CERT: sign them)
+install	build and install evcore.ko, mypoll_misc.ko and evcore_input.ko; depmod for the live root only (INSTALL_MOD_PATH: a staging root; MODSIGN_KEY, MODSIGN_CERT: sign them)
 install-tests	install the test modules as well
 uninstall	remove what install and install-tests installed
 headers_install	the uapi headers into $$(DESTDIR)$$(INCLUDEDIR)/linux (INCLUDEDIR: /usr/include)

@@ -28,4 +28,32 @@ evcore_compat_hrtimer_setup(struct hrtimer *timer,
 #define hrtimer_setup evcore_compat_hrtimer_setup
 #endif
 
+/*
+ * An input handler's events() callback: write FN as
+ * ``void FN(struct input_handle *, const struct input_value *, unsigned int)``
+ * and put evcore_input_events(FN) in the handler; EVCORE_INPUT_EVENTS(FN)
+ * defines that wrapper in the kernel's form. Since 6.11 events() returns
+ * the values it leaves to the next handlers (all of them, here) and takes
+ * them writable; before, it returned nothing and took them const.
+ */
+#ifdef EVCORE_COMPAT_INPUT_EVENTS_VOID
+#define EVCORE_INPUT_EVENTS(fn)						\
+static void fn##_events(struct input_handle *handle,			\
+			const struct input_value *vals,			\
+			unsigned int count)				\
+{									\
+	fn(handle, vals, count);					\
+}
+#else
+#define EVCORE_INPUT_EVENTS(fn)						\
+static unsigned int fn##_events(struct input_handle *handle,		\
+				struct input_value *vals,		\
+				unsigned int count)			\
+{									\
+	fn(handle, vals, count);					\
+	return count;							\
+}
+#endif
+#define evcore_input_events(fn) fn##_events
+
 #endif /* _LINUX_EVCORE_KCOMPAT_H */
