@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kselftests for evcore_input: a uinput device bound to it, its events read
+ * through /dev/input/evcoreN and through evdev's /dev/input/eventN side by
+ * side. Needs evcore_input loaded (or modprobe able to load it), uinput and
+ * evdev, and root.
+ */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <linux/evcore_input.h>
+#include <linux/input.h>
+#include <linux/uinput.h>
+
+#include "kselftest_harness.h"
+#include "mypoll_util.h"
+
+#define EI_BIND		"/sys/module/evcore_input/parameters/bind"
+#define EI_REC		((ssize_t)sizeof(struct evcore_input_record))
+#define EI_MAX		4096
+
+/* A uinput device and the two nodes of it under test. */
+struct ei_dev {
+	int ufd;
+	char name[64];
+	char sys[64];		/* /sys/devices/virtual/input/inputX */
+	char evdev[96];		/* its eventN node */
+	char evcore[96];	/* its evcoreN node, "" when unbound */
+	int n;			/* N of eventN */
+};
+
+/* Load evcore_input when it is not: the tests need it. */
+static int ei_module(void)
+{
+	if (access(EI_BIND, F_OK) && system("modprobe evcore_input"))
+		return -ENOENT;
+	return access(EI_BIND, W_OK) ? -errno : 0;
+}
+
+static int ei_bind(const char *rules)
+{
+	return mp_write_file(EI_BIND, rules);
+}
+
+/*
+ * The node of class device @name under @sys, as /dev/input/NAME, or made
+ * in /tmp when there is no devtmpfs node. Returns 0 or -errno.
+ */
+static int ei_node(const char *sys, const char *name, char *path, size_t len)
+{
+	char devf[200], buf[32];
+	unsigned int maj, min;
+
+	snprintf(path, len, "/dev/input/%s", name);
+	if (!access(path, F_OK))
+		return 0;
+	snprintf(devf, sizeof(devf), "%s/%s/dev", sys, name);
+	if (mp_read_file(devf, buf, sizeof(buf)) ||
+	    sscanf(buf, "%u:%u", &maj, &min) != 2)
+		return -ENOENT;
+	snprintf(path, len, "/tmp/ei-%d-%s", getpid(), name);
+	unlink(path);
+	return mknod(path, S_IFCHR | 0600, makedev(maj, min)) ? -errno : 0;
+}
+
+/* Find the eventN and evcoreN children of the input device. */
+static void ei_find(struct ei_dev *d)
+{
+	struct dirent *de;
+	DIR *dir;
+
+	d->evcore[0] = '\0';
+	dir = opendir(d->sys);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (sscanf(de->d_name, "event%d", &d->n) == 1)
+			ei_node(d->sys, de->d_name, d->evdev, sizeof(d->evdev));
+		else if (!strncmp(de->d_name, "evcore", 6))
+			ei_node(d->sys, de->d_name, d->evcore,
+				sizeof(d->evcore));
+	}
+	closedir(dir);
+}
+
+/* A uinput device with keys, two relative axes and MSC_SCAN. */
+static int ei_create(struct ei_dev *d, const char *tag)
+{
+	struct uinput_setup us = {
+		.id = { .bustype = BUS_VIRTUAL, .vendor = 0xec, .product = 1 },
+	};
+	char sys[32];
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "evcore-selftest-%s-%d", tag,
+		 getpid());
+	strcpy(us.name, d->name);
+	d->ufd = open("/dev/uinput", O_WRONLY | O_CLOEXEC);
+	if (d->ufd < 0 && !system("modprobe uinput"))
+		d->ufd = open("/dev/uinput", O_WRONLY | O_CLOEXEC);
+	if (d->ufd < 0)
+		return -errno;
+	if (ioctl(d->ufd, UI_SET_EVBIT, EV_KEY) ||
+	    ioctl(d->ufd, UI_SET_KEYBIT, KEY_A) ||
+	    ioctl(d->ufd, UI_SET_KEYBIT, KEY_B) ||
+	    ioctl(d->ufd, UI_SET_EVBIT, EV_REL) ||
+	    ioctl(d->ufd, UI_SET_RELBIT, REL_X) ||
+	    ioctl(d->ufd, UI_SET_RELBIT, REL_Y) ||
+	    ioctl(d->ufd, UI_SET_EVBIT, EV_MSC) ||
+	    ioctl(d->ufd, UI_SET_MSCBIT, MSC_SCAN) ||
+	    ioctl(d->ufd, UI_DEV_SETUP, &us) ||
+	    ioctl(d->ufd, UI_DEV_CREATE) ||
+	    ioctl(d->ufd, UI_GET_SYSNAME(sizeof(sys)), sys) < 0)
+		return -errno;
+	snprintf(d->sys, sizeof(d->sys), "/sys/devices/virtual/input/%s", sys);
+	ei_find(d);
+	return d->evdev[0] ? 0 : -ENOENT;
+}
+
+static void ei_destroy(struct ei_dev *d)
+{
+	if (d->ufd >= 0) {
+		ioctl(d->ufd, UI_DEV_DESTROY);
+		close(d->ufd);
+	}
+	d->ufd = -1;
+}
+
+/* Write @n events, SYN_REPORT being one of them where the caller says. */
+static int ei_write(struct ei_dev *d, const struct input_event *ev, size_t n)
+{
+	ssize_t w = write(d->ufd, ev, n * sizeof(*ev));
+
+	return w == (ssize_t)(n * sizeof(*ev)) ? 0 : -1;
+}
+
+static struct input_event ei_ev(__u16 type, __u16 code, __s32 value)
+{
+	struct input_event ev = { .type = type, .code = code, .value = value };
+
+	return ev;
+}
+
+/*
+ * Frame @i of a deterministic mix: 1 to 4 events, then SYN_REPORT. Fills
+ * @ev and returns how many it wrote there.
+ */
+static size_t ei_frame(unsigned int i, struct input_event *ev)
+{
+	size_t n = 0;
+
+	switch (i % 4) {
+	case 0:
+		ev[n++] = ei_ev(EV_MSC, MSC_SCAN, 0x70004 + i);
+		ev[n++] = ei_ev(EV_KEY, KEY_A, 1);
+		break;
+	case 1:
+		ev[n++] = ei_ev(EV_REL, REL_X, (int)i);
+		ev[n++] = ei_ev(EV_REL, REL_Y, -(int)i);
+		break;
+	case 2:
+		ev[n++] = ei_ev(EV_KEY, KEY_A, 0);
+		ev[n++] = ei_ev(EV_KEY, KEY_B, 1);
+		ev[n++] = ei_ev(EV_REL, REL_X, 3);
+		break;
+	default:
+		ev[n++] = ei_ev(EV_KEY, KEY_B, 0);
+		break;
+	}
+	ev[n++] = ei_ev(EV_SYN, SYN_REPORT, 0);
+	return n;
+}
+
+/* Read what waits, without blocking: records into @rec. Returns the count. */
+static ssize_t ei_read_all(int fd, void *rec, size_t size, size_t max)
+{
+	ssize_t n, got = 0;
+
+	while ((size_t)got < max) {
+		n = mp_read_nb(fd, (char *)rec + got * size,
+			       (max - got) * size);
+		if (n <= 0)
+			break;
+		got += n / size;
+	}
+	return got;
+}
+
+static bool ei_is(const struct evcore_input_record *r, __u16 type, __u16 code)
+{
+	return !(r->hdr.flags & EVCORE_EVENT_LOSS) && r->v.type == type &&
+	       r->v.code == code;
+}
+
+FIXTURE(ei)
+{
+	struct ei_dev d;
+	struct evcore_input_record rec[EI_MAX];
+	struct input_event ev[EI_MAX];
+};
+
+FIXTURE_SETUP(ei)
+{
+	char rule[96];
+
+	self->d.ufd = -1;
+	ASSERT_EQ(0, ei_module());
+	snprintf(rule, sizeof(rule), "name:evcore-selftest-bound-%d\n",
+		 getpid());
+	ASSERT_EQ(0, ei_bind(rule));
+	ASSERT_EQ(0, ei_create(&self->d, "bound"));
+	ASSERT_NE(0, self->d.evcore[0]);
+}
+
+FIXTURE_TEARDOWN(ei)
+{
+	ei_destroy(&self->d);
+	if (!access(EI_BIND, F_OK))
+		ei_bind("");
+}
+
+/* No rule, no node: a device is not exposed unless asked for. */
+TEST_F(ei, not_bound_by_default)
+{
+	struct ei_dev other;
+
+	ASSERT_EQ(0, ei_create(&other, "other"));
+	EXPECT_EQ(0, other.evcore[0]);
+	ei_destroy(&other);
+}
+
+/* Rules written at run time bind and unbind devices there and then. */
+TEST_F(ei, bind_unbind_sysfs)
+{
+	struct ei_dev other;
+	char rule[160];
+
+	ASSERT_EQ(0, ei_create(&other, "late"));
+	ASSERT_EQ(0, other.evcore[0]);
+	snprintf(rule, sizeof(rule), "name:%s", other.name);
+	ASSERT_EQ(0, ei_bind(rule));
+	ei_find(&other);
+	EXPECT_NE(0, other.evcore[0]);
+	/* Our fixture's device lost its rule. */
+	ei_find(&self->d);
+	EXPECT_EQ(0, self->d.evcore[0]);
+	ASSERT_EQ(0, ei_bind("id:0006:00ec:0001"));
+	ei_find(&other);
+	EXPECT_NE(0, other.evcore[0]);
+	ei_find(&self->d);
+	EXPECT_NE(0, self->d.evcore[0]);
+	ASSERT_EQ(0, ei_bind(""));
+	ei_find(&other);
+	EXPECT_EQ(0, other.evcore[0]);
+	ei_destroy(&other);
+}
+
+/* GET_INFO: record size, evdev's buffer size, the eventN it sits beside. */
+TEST_F(ei, info)
+{
+	struct evcore_input_info info;
+	char path[160], buf[32];
+	int fd;
+
+	fd = open(self->d.evcore, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, EVCORE_INPUT_IOC_GET_INFO, &info));
+	EXPECT_EQ(EI_REC, info.record_size);
+	/* evdev's client buffer: 8 packets, at least 64, a power of 2. */
+	EXPECT_LE(64, info.capacity);
+	EXPECT_EQ(0, info.capacity & (info.capacity - 1));
+	EXPECT_EQ(self->d.n, info.event_number);
+	EXPECT_EQ(BUS_VIRTUAL, info.bustype);
+	EXPECT_EQ(0xec, info.vendor);
+	EXPECT_LE(2, info.max_frame);
+	snprintf(path, sizeof(path), "%s/evcore%d/statistics/readers",
+		 self->d.sys, self->d.n);
+	ASSERT_EQ(0, mp_read_file(path, buf, sizeof(buf)));
+	EXPECT_EQ(1, atoi(buf));
+	close(fd);
+}
+
+/*
+ * Every event written arrives through evdev and evcore_input, in the same
+ * order with the same values and timestamps; each frame is one group,
+ * ending at its SYN_REPORT.
+ */
+TEST_F(ei, same_events_as_evdev)
+{
+	struct input_event *got = calloc(EI_MAX, sizeof(*got));
+	unsigned int i, nf = 16, clk = CLOCK_MONOTONIC;
+	size_t n = 0, k;
+	ssize_t ne, nc;
+	int efd, cfd;
+
+	ASSERT_NE(NULL, got);
+	efd = open(self->d.evdev, O_RDONLY | O_CLOEXEC);
+	cfd = open(self->d.evcore, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, ioctl(efd, EVIOCSCLOCKID, &clk));
+	for (i = 0; i < nf; i++) {
+		k = ei_frame(i, self->ev);
+		ASSERT_EQ(0, ei_write(&self->d, self->ev, k));
+		n += k;
+	}
+	ne = ei_read_all(efd, got, sizeof(*got), EI_MAX);
+	nc = ei_read_all(cfd, self->rec, EI_REC, EI_MAX);
+	ASSERT_EQ(n, ne);
+	ASSERT_EQ(n, nc);
+	for (k = 0; k < n; k++) {
+		const struct evcore_input_record *r = &self->rec[k];
+		__u64 us = r->hdr.timestamp_ns / 1000;
+
+		EXPECT_EQ(got[k].type, r->v.type);
+		EXPECT_EQ(got[k].code, r->v.code);
+		EXPECT_EQ(got[k].value, r->v.value);
+		EXPECT_EQ((__u64)got[k].input_event_sec * 1000000 +
+			  got[k].input_event_usec, us);
+		EXPECT_EQ(r->v.type != EV_SYN,
+			  !!(r->hdr.flags & EVCORE_EVENT_GROUP_MORE));
+		EXPECT_EQ(EVCORE_INPUT_SOURCE(r->v.type), r->hdr.source_id);
+		if (k)
+			EXPECT_EQ(self->rec[k - 1].hdr.seq + 1, r->hdr.seq);
+		if (!mp_passed(_metadata))
+			break;
+	}
+	close(efd);
+	close(cfd);
+	free(got);
+}
+
+/*
+ * Reads return whole frames: every read that has room for the next frame
+ * ends on a SYN_REPORT; only a buffer smaller than a frame splits one.
+ */
+TEST_F(ei, frames_whole)
+{
+	unsigned int i, frames = 0;
+	size_t room;
+	ssize_t n;
+	int fd;
+
+	fd = open(self->d.evcore, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 12; i++)
+		ASSERT_EQ(0, ei_write(&self->d, self->ev, ei_frame(i, self->ev)));
+	for (room = 5;; room = room == 5 ? 7 : 5) {
+		n = read(fd, self->rec, room * EI_REC);
+		if (n < 0)
+			break;
+		ASSERT_EQ(0, n % EI_REC);
+		n /= EI_REC;
+		ASSERT_LT(0, n);
+		EXPECT_TRUE(ei_is(&self->rec[n - 1], EV_SYN, SYN_REPORT));
+		for (i = 0; i < n; i++)
+			frames += ei_is(&self->rec[i], EV_SYN, SYN_REPORT);
+	}
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(12, frames);
+	/* A frame of 4 into 2 records of room: 2, then the other 2. */
+	self->ev[0] = ei_ev(EV_REL, REL_X, 1);
+	self->ev[1] = ei_ev(EV_REL, REL_Y, 1);
+	self->ev[2] = ei_ev(EV_MSC, MSC_SCAN, 1);
+	self->ev[3] = ei_ev(EV_SYN, SYN_REPORT, 0);
+	ASSERT_EQ(0, ei_write(&self->d, self->ev, 4));
+	ASSERT_EQ(2 * EI_REC, read(fd, self->rec, 2 * EI_REC));
+	EXPECT_TRUE(self->rec[1].hdr.flags & EVCORE_EVENT_GROUP_MORE);
+	ASSERT_EQ(2 * EI_REC, read(fd, self->rec, 4 * EI_REC));
+	EXPECT_TRUE(ei_is(&self->rec[1], EV_SYN, SYN_REPORT));
+	close(fd);
+}
+
+/* A type filter keeps SYN_REPORT, so frames stay framed. */
+TEST_F(ei, type_filter)
+{
+	__u64 types = 1ULL << EV_KEY, bad = 1ULL << 40;
+	ssize_t i, n;
+	int fd;
+
+	fd = open(self->d.evcore, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, EVCORE_INPUT_IOC_SET_TYPES, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, ioctl(fd, EVCORE_INPUT_IOC_SET_TYPES, &types));
+	ASSERT_EQ(0, ioctl(fd, EVCORE_INPUT_IOC_GET_TYPES, &types));
+	EXPECT_EQ((1ULL << EV_KEY) | (1ULL << EV_SYN), types);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, ei_write(&self->d, self->ev, ei_frame(i, self->ev)));
+	n = ei_read_all(fd, self->rec, EI_REC, EI_MAX);
+	/* Frames 0, 2, 3 have 1, 2, 1 keys; every frame its SYN_REPORT. */
+	EXPECT_EQ(8, n);
+	for (i = 0; i < n; i++)
+		EXPECT_TRUE(self->rec[i].v.type == EV_KEY ||
+			    ei_is(&self->rec[i], EV_SYN, SYN_REPORT));
+	close(fd);
+}
+
+/* The watermark holds readers until that many records wait. */
+TEST_F(ei, watermark)
+{
+	__u32 mark = 6;
+	int fd;
+
+	fd = open(self->d.evcore, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, EVCORE_INPUT_IOC_SET_WATERMARK, &mark));
+	ASSERT_EQ(0, ei_write(&self->d, self->ev, ei_frame(1, self->ev)));
+	EXPECT_EQ(0, mp_poll_now(fd, POLLIN));
+	ASSERT_EQ(0, ei_write(&self->d, self->ev, ei_frame(1, self->ev)));
+	EXPECT_EQ(POLLIN, mp_poll_now(fd, POLLIN));
+	mark = 0;
+	EXPECT_EQ(-1, ioctl(fd, EVCORE_INPUT_IOC_SET_WATERMARK, &mark));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+/* fdinfo shows the reader: its position, lag and types. */
+TEST_F(ei, fdinfo)
+{
+	char path[64], buf[1024];
+	__u64 v;
+	int fd;
+
+	fd = open(self->d.evcore, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ei_write(&self->d, self->ev, ei_frame(1, self->ev)));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	ASSERT_EQ(0, mp_read_file(path, buf, sizeof(buf)));
+	ASSERT_EQ(0, mp_kv_u64(buf, "evcore-lag", ':', &v));
+	EXPECT_EQ(3, v);
+	EXPECT_NE(NULL, strstr(buf, "evcore-input-types:"));
+	close(fd);
+}
+
+/*
+ * Overload: frames of 2 events into a ring of 64 nobody reads. evdev
+ * flushes its buffer and says SYN_DROPPED; evcore_input keeps the newest
+ * capacity / 2 frames and says exactly how many events it lost, between
+ * frames.
+ */
+TEST_F(ei, overload_exact_loss)
+{
+	struct input_event *got = calloc(EI_MAX, sizeof(*got));
+	struct evcore_input_info info;
+	unsigned int frames, cap;
+	char path[160], buf[32];
+	bool dropped = false;
+	unsigned int i;
+	ssize_t n;
+	int efd, cfd;
+
+	ASSERT_NE(NULL, got);
+	efd = open(self->d.evdev, O_RDONLY | O_CLOEXEC);
+	cfd = open(self->d.evcore, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, ioctl(cfd, EVCORE_INPUT_IOC_GET_INFO, &info));
+	/* evdev's buffer is as large: both overflow. */
+	cap = info.capacity;
+	frames = cap + cap / 2 + 4;
+	ASSERT_GT(EI_MAX, 2 * frames);
+	for (i = 0; i < frames; i++) {
+		self->ev[0] = ei_ev(EV_REL, REL_X, (int)i + 1);
+		self->ev[1] = ei_ev(EV_SYN, SYN_REPORT, 0);
+		ASSERT_EQ(0, ei_write(&self->d, self->ev, 2));
+	}
+	n = ei_read_all(efd, got, sizeof(*got), EI_MAX);
+	for (i = 0; i < n; i++)
+		dropped |= got[i].type == EV_SYN && got[i].code == SYN_DROPPED;
+	EXPECT_TRUE(dropped);
+	n = ei_read_all(cfd, self->rec, EI_REC, EI_MAX);
+	ASSERT_EQ(cap + 1, n);
+	EXPECT_EQ(EVCORE_EVENT_LOSS, self->rec[0].hdr.flags);
+	EXPECT_EQ(2 * frames - cap, self->rec[0].hdr.lost);
+	EXPECT_TRUE(ei_is(&self->rec[1], EV_REL, REL_X));
+	EXPECT_EQ(frames - cap / 2 + 1, self->rec[1].v.value);
+	EXPECT_TRUE(ei_is(&self->rec[n - 1], EV_SYN, SYN_REPORT));
+	snprintf(path, sizeof(path), "%s/evcore%d/statistics/overwritten",
+		 self->d.sys, self->d.n);
+	ASSERT_EQ(0, mp_read_file(path, buf, sizeof(buf)));
+	EXPECT_EQ(2 * frames - cap, strtoull(buf, NULL, 10));
+	close(efd);
+	close(cfd);
+	free(got);
+}
+
+struct ei_blocked {
+	int fd;
+	pid_t tid;
+	ssize_t ret;
+	int err;
+};
+
+static void *ei_blocked_read(void *arg)
+{
+	struct ei_blocked *b = arg;
+	struct evcore_input_record r;
+
+	__atomic_store_n(&b->tid, gettid(), __ATOMIC_SEQ_CST);
+	b->ret = read(b->fd, &r, sizeof(r));
+	b->err = errno;
+	return NULL;
+}
+
+/*
+ * Removal: a reader blocked in read() gets ENODEV, an epoll waiter
+ * EPOLLHUP, as with evdev; later reads fail with ENODEV.
+ */
+TEST_F(ei, removal_hangup)
+{
+	struct epoll_event ee = { .events = EPOLLIN };
+	struct ei_blocked b = { .ret = 1 };
+	pthread_t t;
+	int efd, pfd, ep;
+
+	b.fd = open(self->d.evcore, O_RDONLY | O_CLOEXEC);
+	pfd = open(self->d.evcore, O_RDONLY | O_CLOEXEC);
+	efd = open(self->d.evdev, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, b.fd);
+	ASSERT_LE(0, pfd);
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ee));
+	ASSERT_EQ(0, pthread_create(&t, NULL, ei_blocked_read, &b));
+	while (!__atomic_load_n(&b.tid, __ATOMIC_SEQ_CST))
+		sched_yield();
+	ASSERT_EQ(0, mp_wait_sleeping(b.tid, MP_WAIT_MS));
+	EXPECT_EQ(0, epoll_wait(ep, &ee, 1, 0));
+	ei_destroy(&self->d);
+	ASSERT_EQ(1, epoll_wait(ep, &ee, 1, MP_WAIT_MS));
+	EXPECT_TRUE(ee.events & EPOLLHUP);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-1, b.ret);
+	EXPECT_EQ(ENODEV, b.err);
+	EXPECT_EQ(-1, read(pfd, self->rec, EI_REC));
+	EXPECT_EQ(ENODEV, errno);
+	/* evdev's reader is told the same. */
+	EXPECT_EQ(-1, read(efd, self->ev, sizeof(self->ev[0])));
+	EXPECT_EQ(ENODEV, errno);
+	close(ep);
+	close(efd);
+	close(pfd);
+	close(b.fd);
+}
+
+/*
+ * Unload with a reader open is refused, as for mypoll: the open file holds
+ * the module. Once it is closed the module goes, its nodes with it; it is
+ * loaded again for what follows.
+ */
+TEST_F(ei, unload_with_readers)
+{
+	int fd;
+
+	fd = open(self->d.evcore, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "evcore_input", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	ASSERT_EQ(0, ei_write(&self->d, self->ev, ei_frame(1, self->ev)));
+	EXPECT_EQ(3 * EI_REC, read(fd, self->rec, 4 * EI_REC));
+	close(fd);
+	ASSERT_EQ(0, syscall(SYS_delete_module, "evcore_input", O_NONBLOCK));
+	ei_find(&self->d);
+	EXPECT_EQ(0, self->d.evcore[0]);
+	EXPECT_EQ(0, ei_module());
+}
+
+TEST_HARNESS_MAIN
