@@ -9,7 +9,8 @@
  * Prints "record_size BYTES" (read from the device), then for each row and
  * round "round ROW N MYPOLL PEER UNIT" (a side not run prints "-").
  * scripts/bench turns the rounds into ratios, medians and TAP.
- * Needs root, mypoll_misc loaded, and uinput and evdev for the evdev row.
+ * Needs root, mypoll_misc loaded, uinput and evdev for the evdev row, and
+ * evcore_input too for the input rows.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -171,16 +172,37 @@ __u64 ub_percentile(__u64 *v, size_t n, unsigned int pct)
 	return v[rank ? rank - 1 : 0];
 }
 
+/* The row tables, in the order their rows run. */
+static const struct {
+	const struct ub_row *rows;
+	const size_t *n;
+} ub_tables[] = {
+	{ ub_read_rows, &ub_read_nrows },
+	{ ub_rate_rows, &ub_rate_nrows },
+	{ ub_input_rows, &ub_input_nrows },
+};
+
+/* Row @k of all the tables, in order; NULL past the last. */
+static const struct ub_row *nth_row(size_t k)
+{
+	size_t t;
+
+	for (t = 0; t < ARRAY_SIZE(ub_tables); t++) {
+		if (k < *ub_tables[t].n)
+			return &ub_tables[t].rows[k];
+		k -= *ub_tables[t].n;
+	}
+	return NULL;
+}
+
 static const struct ub_row *find_row(const char *name)
 {
-	size_t i;
+	const struct ub_row *row;
+	size_t k;
 
-	for (i = 0; i < ub_read_nrows; i++)
-		if (!strcmp(ub_read_rows[i].name, name))
-			return &ub_read_rows[i];
-	for (i = 0; i < ub_rate_nrows; i++)
-		if (!strcmp(ub_rate_rows[i].name, name))
-			return &ub_rate_rows[i];
+	for (k = 0; (row = nth_row(k)); k++)
+		if (!strcmp(row->name, name))
+			return row;
 	return NULL;
 }
 
@@ -222,13 +244,14 @@ static void run_row(const struct ub_row *row, int rounds, int mine,
 
 static void print_usage(FILE *f, int status)
 {
+	const struct ub_row *row;
+	size_t k;
+
 	fprintf(f, "usage: ubench [--rows LIST] [--rounds N] [--side both|mypoll|peer]\n"
 		"              [--scale F] [--device PATH] [--list]\n"
 		"Rows (comma-separated LIST, default all):");
-	for (size_t i = 0; i < ub_read_nrows; i++)
-		fprintf(f, " %s", ub_read_rows[i].name);
-	for (size_t i = 0; i < ub_rate_nrows; i++)
-		fprintf(f, " %s", ub_rate_rows[i].name);
+	for (k = 0; (row = nth_row(k)); k++)
+		fprintf(f, " %s", row->name);
 	fprintf(f, "\n");
 	exit(status);
 }
@@ -248,7 +271,8 @@ int main(int argc, char **argv)
 	const char *rows = NULL;
 	int rounds = 5, mine = 1, peer = 1, c;
 	char *list, *name, *save;
-	size_t i;
+	const struct ub_row *row;
+	size_t k;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -271,14 +295,9 @@ int main(int argc, char **argv)
 			ub_device = optarg;
 			break;
 		case 'l':
-			for (i = 0; i < ub_read_nrows; i++)
-				printf("%s %s %s\n", ub_read_rows[i].name,
-				       ub_read_rows[i].peer,
-				       ub_read_rows[i].unit);
-			for (i = 0; i < ub_rate_nrows; i++)
-				printf("%s %s %s\n", ub_rate_rows[i].name,
-				       ub_rate_rows[i].peer,
-				       ub_rate_rows[i].unit);
+			for (k = 0; (row = nth_row(k)); k++)
+				printf("%s %s %s\n", row->name, row->peer,
+				       row->unit);
 			return 0;
 		case 'h':
 			print_usage(stdout, 0);
@@ -293,10 +312,8 @@ int main(int argc, char **argv)
 	ub_pin(0);
 	printf("record_size %zu\n", ub_record_size());
 	if (!rows) {
-		for (i = 0; i < ub_read_nrows; i++)
-			run_row(&ub_read_rows[i], rounds, mine, peer);
-		for (i = 0; i < ub_rate_nrows; i++)
-			run_row(&ub_rate_rows[i], rounds, mine, peer);
+		for (k = 0; (row = nth_row(k)); k++)
+			run_row(row, rounds, mine, peer);
 		return 0;
 	}
 	list = strdup(rows);
@@ -304,8 +321,7 @@ int main(int argc, char **argv)
 		ub_die("strdup");
 	for (name = strtok_r(list, ",", &save); name;
 	     name = strtok_r(NULL, ",", &save)) {
-		const struct ub_row *row = find_row(name);
-
+		row = find_row(name);
 		if (!row) {
 			fprintf(stderr, "ubench: no row %s\n", name);
 			print_usage(stderr, 2);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Userspace half of make bench: what the harness (ubench.c) and the rows
- * (rows_read.c, rows_rate.c) share.
+ * (rows_read.c, rows_rate.c, rows_input.c) share.
  *
  * Each row measures one side of a comparison: /dev/mypoll, or the kernel
  * channel it is compared with (eventfd, a pipe, timerfd, uinput -> evdev).
@@ -43,11 +43,16 @@ struct ub_row {
 	void (*peer_fn)(double *v);
 };
 
-/* Every row, in the order they run (rows_read.c, rows_rate.c). */
+/*
+ * Every row, in the order they run (rows_read.c, rows_rate.c,
+ * rows_input.c; in the last, the mypoll side is evcore_input's).
+ */
 extern const struct ub_row ub_read_rows[];
 extern const size_t ub_read_nrows;
 extern const struct ub_row ub_rate_rows[];
 extern const size_t ub_rate_nrows;
+extern const struct ub_row ub_input_rows[];
+extern const size_t ub_input_nrows;
 
 /* Work per round is multiplied by this (--scale). */
 extern double ub_scale;
