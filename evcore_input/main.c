@@ -226,13 +226,16 @@ static int eci_bind_locked(struct eci_conn *conn)
 		if (ret)
 			goto err_sources;
 	}
+	/* events() may run as soon as the node is there and a reader opens. */
+	conn->ed = ed;
 	cdev_init(&ed->cdev, &eci_fops);
 	ret = cdev_device_add(&ed->cdev, &ed->dev);
 	if (ret)
-		goto err_sources;
-	conn->ed = ed;
+		goto err_conn;
 	return 0;
 
+err_conn:
+	conn->ed = NULL;
 err_sources:
 	eci_sources_unregister(ed);
 err_put:
