@@ -41,9 +41,10 @@ static int ei_module(void)
 	return access(EI_BIND, W_OK) ? -errno : 0;
 }
 
+/* Set the rules; "" clears them (written as an empty line). */
 static int ei_bind(const char *rules)
 {
-	return mp_write_file(EI_BIND, rules);
+	return mp_write_file(EI_BIND, *rules ? rules : "\n");
 }
 
 /*
