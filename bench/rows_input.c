@@ -295,7 +295,8 @@ static void mem_evdev(double *v)
  * that does not read, then read it all. The figure is the share of the
  * events written that the reader can account for: read, or counted in a
  * loss record. evcore_input must count every lost event exactly (else the
- * run fails); evdev says SYN_DROPPED, without a count.
+ * run fails); evdev says SYN_DROPPED, without a count. In percent: evdev
+ * keeps only what it queued after its last flush.
  */
 static void in_loss(int evc, double *v)
 {
@@ -336,7 +337,7 @@ static void in_loss(int evc, double *v)
 		fprintf(stderr, "ubench: input_loss: evdev sent no SYN_DROPPED\n");
 		exit(1);
 	}
-	v[0] = (double)(events + lost) / (2 * frames);
+	v[0] = 100.0 * (events + lost) / (2 * frames);
 }
 
 static void loss_evcore(double *v)
@@ -354,7 +355,7 @@ const struct ub_row ub_input_rows[] = {
 	{ "input64", "evdev", "ev/s", 1, { }, rate64_evcore, rate64_evdev },
 	{ "input_push", "evdev", "ns", 1, { }, push_evcore, push_evdev },
 	{ "input_mem", "evdev", "B", 1, { }, mem_evcore, mem_evdev },
-	{ "input_loss", "evdev", "frac", 1, { }, loss_evcore, loss_evdev },
+	{ "input_loss", "evdev", "%", 1, { }, loss_evcore, loss_evdev },
 };
 
 const size_t ub_input_nrows = ARRAY_SIZE(ub_input_rows);
