@@ -364,9 +364,16 @@ static void eci_disconnect(struct input_handle *handle)
 	kfree(conn);
 }
 
-/* Every input device; only those the rules name get a node. */
+/*
+ * Every input device, as evdev's table says it (all have EV_SYN; newer
+ * input cores end the table at the first entry without flags); only those
+ * the rules name get a node.
+ */
 static const struct input_device_id eci_ids[] = {
-	{ .driver_info = 1 },
+	{
+		.flags = INPUT_DEVICE_ID_MATCH_EVBIT,
+		.evbit = { BIT_MASK(EV_SYN) },
+	},
 	{ },
 };
 MODULE_DEVICE_TABLE(input, eci_ids);
