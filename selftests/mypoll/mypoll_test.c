@@ -1800,6 +1800,45 @@ TEST_F(mypoll, epoll_out_added_by_mod)
 }
 
 /*
+ * While no file wants any source the queue keeps what it holds, so under
+ * the block policy a writer waits for room even after the only file read
+ * past every record. Once that file wants a source again, the records
+ * nobody wants go: that is room, and the writer must be woken.
+ */
+TEST_F_TIMEOUT(mypoll, filter_change_wakes_blocked_writer, 60)
+{
+	struct mypoll_event ev;
+	char blk[4] = "blk";
+	struct mp_worker w;
+	__u64 filter = 0;
+	short rev;
+
+	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_SET_FILTER, &filter));
+	fill_blocking_queue(_metadata, self->fd);
+	/* past them all: it wants none of them */
+	ASSERT_EQ(-1, mp_read_nb(self->fd, &ev, sizeof(ev)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, mp_poll_now(self->fd, POLLOUT) & POLLOUT);
+
+	ASSERT_EQ(0, mp_worker_start(&w, self->fd, true, blk, 3));
+	ASSERT_EQ(0, mp_wait_sleeping(w.tid, MP_WAIT_MS)) {
+		TH_LOG("writer thread did not block in write()");
+	}
+	ASSERT_FALSE(mp_worker_done(&w));
+
+	filter = 1ULL << MYPOLL_SOURCE_MANUAL;
+	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_SET_FILTER, &filter));
+	rev = mp_poll_now(self->fd, POLLOUT);
+	ASSERT_EQ(POLLOUT, rev & POLLOUT);
+	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS)) {
+		TH_LOG("blocked write not woken, poll says %#x", rev);
+	}
+	ASSERT_EQ(3, w.ret) {
+		TH_LOG("write: %s", strerror(w.err));
+	}
+}
+
+/*
  * Have @fd signal this process. With @sig 0 it sends plain SIGIO; with
  * another signal (F_SETSIG) that one, with si_code POLL_IN or POLL_PRI,
  * si_band and si_fd set.
