@@ -267,10 +267,11 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	enum evcore_hold old_hold;
 	u64 drop = 0, pos, until, old;
 	unsigned long flags;
-	bool pri;
+	bool pri, room;
 
 	mutex_lock(&r->read_lock);
 	evcore_lock(q, flags);
+	room = !evcore_has_room_locked(q);
 	old = r->filter;
 	old_hold = r->hold;
 	if (filter == old) {
@@ -290,8 +291,15 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	r->filter = filter;
 	WRITE_ONCE(r->hold, filter == U64_MAX ? EVCORE_HOLD_PIN :
 		   EVCORE_HOLD_WALK);
+	/*
+	 * The first reader to want something again lets go of what the
+	 * queue kept for want of readers: room, maybe.
+	 */
 	q->nr_wanting += !!filter - !!old;
+	room = room && evcore_has_room_locked(q);
 	evcore_unlock(q, flags);
+	if (room)
+		evcore_wake_room(q);
 
 	if (r->hold == EVCORE_HOLD_WALK)
 		evcore_walk(r, pos, until, drop, filter);
