@@ -267,10 +267,11 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	enum evcore_hold old_hold;
 	u64 drop = 0, pos, until, old;
 	unsigned long flags;
-	bool pri;
+	bool pri, room;
 
 	mutex_lock(&r->read_lock);
 	evcore_lock(q, flags);
+	room = !evcore_has_room_locked(q);
 	old = r->filter;
 	old_hold = r->hold;
 	if (filter == old) {
@@ -290,8 +291,15 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	r->filter = filter;
 	WRITE_ONCE(r->hold, filter == U64_MAX ? EVCORE_HOLD_PIN :
 		   EVCORE_HOLD_WALK);
+	/*
+	 * The first reader to want something again lets go of what the
+	 * queue kept for want of readers: room, maybe.
+	 */
 	q->nr_wanting += !!filter - !!old;
+	room = room && evcore_has_room_locked(q);
 	evcore_unlock(q, flags);
+	if (room)
+		evcore_wake_room(q);
 
 	if (r->hold == EVCORE_HOLD_WALK)
 		evcore_walk(r, pos, until, drop, filter);
@@ -388,6 +396,11 @@ static bool evcore_readable_locked(struct evcore_reader *r, bool *pri)
  * @file: the file
  * @wait: the poll table
  *
+ * A file open for writing is woken when a full queue under the block
+ * policy gets room; a file open only for reading is woken for that only
+ * when its poller asked for EPOLLOUT when it registered (an epoll that adds
+ * EPOLLOUT with EPOLL_CTL_MOD is not).
+ *
  * Context: Process context.
  * Return: EPOLLIN | EPOLLRDNORM when a read would not wait;
  * EPOLLPRI while a loss record is the next record; EPOLLOUT | EPOLLWRNORM
@@ -404,10 +417,14 @@ __poll_t evcore_poll(struct evcore_reader *r, struct file *file,
 
 	poll_wait(file, &q->wait, wait);
 	/*
-	 * Only pollers of EPOLLOUT wait for room: the others would be woken
-	 * (an epoll callback each) whenever a read makes room.
+	 * A file open for writing always waits for room: epoll hooks a file
+	 * onto its wait queues once, at EPOLL_CTL_ADD, and an EPOLL_CTL_MOD
+	 * that adds EPOLLOUT later only polls it again. Other files wait
+	 * there only when their poller asks for EPOLLOUT, so a read that
+	 * makes room does not run every reader's epoll callback.
 	 */
-	if (poll_requested_events(wait) & (EPOLLOUT | EPOLLWRNORM))
+	if ((file && (file->f_mode & FMODE_WRITE)) ||
+	    poll_requested_events(wait) & (EPOLLOUT | EPOLLWRNORM))
 		poll_wait(file, &q->room_wait, wait);
 
 	evcore_lock(q, flags);
