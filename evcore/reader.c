@@ -114,6 +114,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 	u32 n, idx;
 
 	do {
+		trace_evcore_walk(q->name, seq, until);
 		evcore_lock(q, flags);
 		room = !evcore_has_room_locked(q);
 		if (seq < q->tail) {

@@ -26,6 +26,7 @@
 #include <linux/mman.h>
 #include <linux/poll.h>
 #include <linux/preempt.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
