@@ -507,6 +507,12 @@ static inline void evcore_catch_tail_locked(struct evcore_reader *r,
 /*
  * If events were lost at @c, return how many and move @c past the gap;
  * return 0 otherwise.
+ *
+ * A reader holding references with nothing it wants before the head
+ * stands at the head: its next record is whatever comes there, so an
+ * event refused since it last looked is its next record at once, as the
+ * refusal's wake-up finds it, and not only once the tail has passed the
+ * records it skips (which wakes nobody).
  */
 static inline u64 evcore_take_loss_locked(struct evcore_reader *r,
 					  struct evcore_cursor *c)
@@ -516,6 +522,11 @@ static inline u64 evcore_take_loss_locked(struct evcore_reader *r,
 
 	lockdep_assert_held(&q->lock);
 	evcore_catch_tail_locked(r, c);
+	if (r->hold == EVCORE_HOLD_REFS && c->pos != q->head &&
+	    !evcore_outstanding_locked(r, c)) {
+		c->filtered += q->head - c->pos;
+		c->pos = q->head;
+	}
 	lost = c->owed;
 	c->owed = 0;
 	seen = evcore_refused_at_locked(q, c->pos);

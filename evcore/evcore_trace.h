@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Tracepoints of the evcore event queue: every push as it reaches the
- * queue lock, every queued event, every refused or overwritten event, and
- * every read call.
+ * queue lock, every queued event, every refused or overwritten event,
+ * every read call, and each pass of a walk over a reader's records.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM evcore
@@ -91,6 +91,24 @@ TRACE_EVENT(evcore_read,
 	    TP_printk("queue=%s position=%llu records=%u lost=%llu ret=%ld",
 		      __get_str(queue), __entry->position, __entry->records,
 		      __entry->lost, __entry->ret)
+);
+
+/*
+ * A filter change or a release walks a reader's records, a bounded batch
+ * per lock hold: one pass is about to start at @seq; the walk ends at
+ * @until.
+ */
+TRACE_EVENT(evcore_walk,
+	    TP_PROTO(const char *queue, u64 seq, u64 until),
+	    TP_ARGS(queue, seq, until),
+	    TP_STRUCT__entry(__string(queue, queue)
+			     __field(u64, seq)
+			     __field(u64, until)),
+	    TP_fast_assign(evcore_assign_str(queue, queue);
+			   __entry->seq = seq;
+			   __entry->until = until;),
+	    TP_printk("queue=%s seq=%llu until=%llu", __get_str(queue),
+		      __entry->seq, __entry->until)
 );
 
 #endif /* _EVCORE_TRACE_H */

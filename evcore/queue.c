@@ -21,8 +21,9 @@
 #define CREATE_TRACE_POINTS
 #include "evcore_trace.h"
 
-/* For the self-tests, which widen races by probing it. */
+/* For the self-tests, which widen races by probing them. */
 EXPORT_TRACEPOINT_SYMBOL_GPL(evcore_push_begin);
+EXPORT_TRACEPOINT_SYMBOL_GPL(evcore_walk);
 
 static const char * const evcore_policy_names[] = {
 	[EVCORE_POLICY_DROP_NEWEST]	= "drop-newest",

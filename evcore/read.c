@@ -619,6 +619,7 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 
 	if (count < rs)
 		return -EINVAL;
+	might_fault();
 	/*
 	 * Most reads are done in one hold of the queue lock. The others
 	 * have taken nothing when they get here.
@@ -645,9 +646,15 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 			continue;
 		}
 		if (st == EVCORE_RD_FAULT) {
-			/* Fault the next record's memory in, then go on. */
-			if (fault_in_writeable(buf + rd.done, rs))
+			/*
+			 * Fault the next record's memory in, then go on;
+			 * another thread may unmap it again each time, so
+			 * a fatal signal ends the read.
+			 */
+			if (fatal_signal_pending(current) ||
+			    fault_in_writeable(buf + rd.done, rs))
 				break;
+			cond_resched();
 			continue;
 		}
 		if (st != EVCORE_RD_EMPTY || rd.done || nonblock)

@@ -115,18 +115,41 @@ struct evcore_reader *evcore_reader_open_new(struct evcore_queue *q)
 EXPORT_SYMBOL_NS_GPL(evcore_reader_open_new, EVCORE_NS);
 
 /*
- * Walk the records of @r from @seq to the head, at most EVCORE_WALK_MAX per
- * lock hold: drop the references @r holds on records below @until of the
- * sources in @drop, take one on the records of the sources in @take. A
- * reader that takes references (EVCORE_HOLD_WALK) stands pinned at the
- * walk's cursor, so no record the walk has still to reach is freed; once the
- * cursor reaches the head, the reader holds references from then on. The
- * caller holds @r->read_lock, or is releasing @r.
+ * The end of a walk that took references for @r: from now on it holds
+ * them. Its wanted records still to read are the @taken ones the walk
+ * reached and those queued since the change began (the walk started with
+ * @r->at.acct at the wanted total then), unless overwrites went past
+ * @until: then the wanted records left are all queued since, those live.
+ */
+static void evcore_walk_done_locked(struct evcore_reader *r, u64 until,
+				    u64 taken)
+{
+	struct evcore_queue *q = r->q;
+
+	lockdep_assert_held(&q->lock);
+	WRITE_ONCE(r->hold, EVCORE_HOLD_REFS);
+	if (q->tail > until)
+		r->at.acct = evcore_wanted_total_locked(r) -
+			     evcore_sum_wanted_locked(r, q->src_live);
+	else
+		r->at.acct -= taken;
+}
+
+/*
+ * Walk the records of @r from @seq up to @until, the head when the change
+ * began, at most EVCORE_WALK_MAX per lock hold: drop the references @r
+ * holds on them of the sources in @drop, take one on those of the sources
+ * in @take. A reader that takes references (EVCORE_HOLD_WALK) already
+ * counts in the queue's want of @take, so every record queued since has a
+ * reference of it; it stands pinned at the walk's cursor, so no record the
+ * walk has still to reach is freed, and once the cursor reaches @until it
+ * holds references from then on. The caller holds @r->read_lock, or is
+ * releasing @r.
  *
- * The walk ends: the head is never more than the capacity ahead of the
- * cursor (the pin holds the tail back, or an overwrite moves the cursor up
- * with it), and each pass takes EVCORE_WALK_MAX records with one lock hold
- * where a producer takes one hold per record.
+ * The walk ends after at most capacity / EVCORE_WALK_MAX + 1 passes,
+ * however fast producers push: it never goes past @until, and a record
+ * overwritten before the cursor reached it moves the cursor up with the
+ * tail.
  */
 static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 			u64 drop, u64 take)
@@ -142,6 +165,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 	u32 n, idx;
 
 	do {
+		trace_evcore_walk(q->name, seq, until);
 		evcore_lock(q, flags);
 		room = !evcore_has_room_locked(q);
 		if (seq < q->tail) {
@@ -160,14 +184,14 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 			seq = q->tail;
 		}
 		from = seq;
-		end = pinned ? q->head : min(until, q->head);
+		end = min(until, q->head);
 		for (n = 0; seq < end && n < EVCORE_WALK_MAX; n++, seq++) {
 			ring = evcore_ring_at_locked(q, seq, &idx);
 			slot = &ring->slots[idx];
 			ev = (struct evcore_event *)(ring->recs + (size_t)idx *
 						     q->record_size);
 			bit = BIT_ULL(ev->source_id);
-			if (seq < until && (drop & bit))
+			if (drop & bit)
 				evcore_dec(&slot->refs);
 			if (take & bit) {
 				slot->refs++;
@@ -177,15 +201,10 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 		done = seq >= end;
 		if (pinned) {
 			evcore_dec(evcore_pins_at_locked(q, from));
-			done = seq == q->head;
-			if (done) {
-				evcore_want_locked(q, take, true);
-				WRITE_ONCE(r->hold, EVCORE_HOLD_REFS);
-				/* Its wanted records are those it took. */
-				r->at.acct = evcore_wanted_total_locked(r) - taken;
-			} else {
+			if (done)
+				evcore_walk_done_locked(r, until, taken);
+			else
 				(*evcore_pins_at_locked(q, seq))++;
-			}
 		}
 		evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
 		room = room && evcore_has_room_locked(q);
@@ -284,8 +303,9 @@ EXPORT_SYMBOL_NS_GPL(evcore_reader_set_watermark, EVCORE_NS);
  * filtered reader holds only the records it wants: the others are freed
  * as soon as no other reader needs them, so they neither fill the queue
  * for everyone nor block producers. The change takes time proportional to
- * the records queued, in bounded steps; it waits for a read of the same
- * reader that is copying records, not for one that sleeps.
+ * the records queued when it is made (not to those queued meanwhile), in
+ * bounded steps; it waits for a read of the same reader that is copying
+ * records, not for one that sleeps.
  *
  * Context: Process context, may sleep.
  */
@@ -295,10 +315,11 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	enum evcore_hold old_hold;
 	u64 drop = 0, pos, until, old;
 	unsigned long flags;
-	bool pri;
+	bool pri, room;
 
 	mutex_lock(&r->read_lock);
 	evcore_lock(q, flags);
+	room = !evcore_has_room_locked(q);
 	old = r->filter;
 	old_hold = r->hold;
 	if (filter == old) {
@@ -318,8 +339,23 @@ void evcore_reader_set_filter(struct evcore_reader *r, u64 filter)
 	r->filter = filter;
 	WRITE_ONCE(r->hold, filter == U64_MAX ? EVCORE_HOLD_PIN :
 		   EVCORE_HOLD_WALK);
+	if (r->hold == EVCORE_HOLD_WALK) {
+		/*
+		 * Records queued from now on get its references as they
+		 * come: the walk need only reach the head of now.
+		 */
+		evcore_want_locked(q, filter, true);
+		r->at.acct = evcore_wanted_total_locked(r);
+	}
+	/*
+	 * The first reader to want something again lets go of what the
+	 * queue kept for want of readers: room, maybe.
+	 */
 	q->nr_wanting += !!filter - !!old;
+	room = room && evcore_has_room_locked(q);
 	evcore_unlock(q, flags);
+	if (room)
+		evcore_wake_room(q);
 
 	if (r->hold == EVCORE_HOLD_WALK)
 		evcore_walk(r, pos, until, drop, filter);
@@ -416,6 +452,11 @@ static bool evcore_readable_locked(struct evcore_reader *r, bool *pri)
  * @file: the file
  * @wait: the poll table
  *
+ * A file open for writing is woken when a full queue under the block
+ * policy gets room; a file open only for reading is woken for that only
+ * when its poller asked for EPOLLOUT when it registered (an epoll that adds
+ * EPOLLOUT with EPOLL_CTL_MOD is not).
+ *
  * Context: Process context.
  * Return: EPOLLIN | EPOLLRDNORM when a read would not wait;
  * EPOLLPRI while a loss record is the next record; EPOLLOUT | EPOLLWRNORM
@@ -432,10 +473,14 @@ __poll_t evcore_poll(struct evcore_reader *r, struct file *file,
 
 	poll_wait(file, &q->wait, wait);
 	/*
-	 * Only pollers of EPOLLOUT wait for room: the others would be woken
-	 * (an epoll callback each) whenever a read makes room.
+	 * A file open for writing always waits for room: epoll hooks a file
+	 * onto its wait queues once, at EPOLL_CTL_ADD, and an EPOLL_CTL_MOD
+	 * that adds EPOLLOUT later only polls it again. Other files wait
+	 * there only when their poller asks for EPOLLOUT, so a read that
+	 * makes room does not run every reader's epoll callback.
 	 */
-	if (poll_requested_events(wait) & (EPOLLOUT | EPOLLWRNORM))
+	if ((file && (file->f_mode & FMODE_WRITE)) ||
+	    poll_requested_events(wait) & (EPOLLOUT | EPOLLWRNORM))
 		poll_wait(file, &q->room_wait, wait);
 
 	evcore_lock(q, flags);

@@ -26,6 +26,7 @@
 #include <linux/mman.h>
 #include <linux/poll.h>
 #include <linux/preempt.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -3569,6 +3570,70 @@ static void evt_irq_push_hrtimer(struct evt_ctx *ctx)
 static void evt_irq_push_irq_work(struct evt_ctx *ctx)
 {
 	evt_irq_push_run(ctx, false);
+}
+
+/*
+ * An event refused while the queue is full is lost for every reader, and
+ * the refusal wakes them: a reader with nothing it wants before the head
+ * (one that wants nothing, one whose source has nothing queued) has the
+ * loss record as its next record at once, in poll() and in a blocking
+ * read, and not only once other readers' reads have moved the tail past
+ * its position, which wakes nobody.
+ */
+static void evt_refused_wakes_filtered(struct evt_ctx *ctx)
+{
+	struct evcore_reader *none = NULL, *other = NULL;
+	struct evcore_source b = {};
+	struct evt_one_read o = {};
+	struct evt_thread t;
+	struct evt_heads h;
+	struct evt_fix f;
+	ssize_t ret;
+	u32 i;
+
+	if (!evt_fix_init(ctx, &f, 4, 8, EVCORE_POLICY_DROP_NEWEST))
+		goto out;
+	none = evt_reader(ctx, f.q);
+	other = evt_reader(ctx, f.q);
+	if (!none || !other || !evt_register(ctx, f.q, &b, "b", 0))
+		goto out;
+	evcore_reader_set_filter(none, 0);
+	evcore_reader_set_filter(other, BIT_ULL(b.id));
+	for (i = 0; i < 4; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, i, 8), 0);
+	EVT_EXPECT_POLL(ctx, evt_poll(none), EPOLLIN | EPOLLPRI, 0);
+	EVT_EXPECT_POLL(ctx, evt_poll(other), EPOLLIN | EPOLLPRI, 0);
+
+	/* The reader that wants nothing sleeps in a blocking read. */
+	o.r = none;
+	o.count = 4 * f.rs;
+	o.signal = SIGUSR1;
+	if (!evt_heads_find(ctx, none, &h) ||
+	    !evt_thread_start(ctx, &t, evt_one_read_fn, &o, f.q, 1))
+		goto out;
+	if (evt_wait_sleepers(ctx, &h, 1, &t)) {
+		EVT_EXPECT_EQ(ctx, evt_push_n(&f.src, 4, 8), -ENOSPC);
+		/* Woken by the refusal; a signal ends the check otherwise. */
+		if (!EVT_EXPECT(ctx, evt_wait_for(evt_thread_done(&t))))
+			send_sig(SIGUSR1, t.task, 1);
+	}
+	evt_thread_join(ctx, &t);
+	EVT_EXPECT_EQ(ctx, o.ret, f.rs);
+	EVT_EXPECT(ctx, o.first.flags & EVCORE_EVENT_LOSS);
+	EVT_EXPECT_EQ(ctx, o.first.lost, 1);
+	EVT_EXPECT_POLL(ctx, evt_poll(none), EPOLLIN | EPOLLPRI, 0);
+
+	/* The other one sees it in poll(), then reads it. */
+	EVT_EXPECT_POLL(ctx, evt_poll(other), EPOLLIN | EPOLLPRI,
+			EPOLLIN | EPOLLPRI);
+	ret = evt_read(ctx, other, 4 * f.rs, true);
+	EVT_EXPECT_RECORDS(ctx, f.q, ret, { 4, 1 });
+	EVT_EXPECT_POLL(ctx, evt_poll(other), EPOLLIN | EPOLLPRI, 0);
+out:
+	evt_reader_done(other);
+	evt_reader_done(none);
+	evt_unregister(&b);
+	evt_fix_done(&f);
 }
 
 #include "evcore_tests_hold.c"

@@ -468,3 +468,138 @@ out_g:
 out:
 	evt_fix_done(&f);
 }
+
+/*
+ * A filter change walks the records queued when it began, a bounded batch
+ * per lock hold, and ends however fast producers push. Before each pass a
+ * probe on the evcore_walk tracepoint has a thread on another CPU push
+ * more records than one pass walks, overwriting the oldest: the walk must
+ * still end within the passes that the records queued at its start need,
+ * not chase the head for as long as the producers keep up. The reader,
+ * standing on its records while it walked, is told of every event
+ * overwritten under it, and reads none of the source it no longer wants.
+ */
+#define EVT_WALK_CAP		256
+#define EVT_WALK_PUSH		128
+#define EVT_WALK_PASSES_MAX	1000
+
+struct evt_walk_race {
+	struct evcore_source a, b;
+	bool armed;
+	bool stop;
+	bool failed;
+	u32 passes;
+	/* Pushes asked for by the probe, and done by the thread. */
+	atomic_t asked;
+	atomic_t done;
+};
+
+/*
+ * Called with preemption disabled, where a push may not be made on
+ * PREEMPT_RT: the thread pushes, the probe waits for it.
+ */
+static void evt_walk_probe(void *data, const char *queue, u64 seq, u64 until)
+{
+	struct evt_walk_race *w = data;
+	u64 end = local_clock() + (u64)EVT_WAIT_MS * NSEC_PER_MSEC;
+	int asked;
+
+	if (!READ_ONCE(w->armed) || strcmp(queue, "evt") ||
+	    ++w->passes > EVT_WALK_PASSES_MAX)
+		return;
+	asked = atomic_inc_return(&w->asked);
+	while (atomic_read_acquire(&w->done) < asked) {
+		if (local_clock() > end) {
+			WRITE_ONCE(w->failed, true);
+			break;
+		}
+		cpu_relax();
+	}
+}
+
+static int evt_walk_pusher_fn(struct evt_thread *t)
+{
+	struct evt_walk_race *w = t->arg;
+	int asked, done = 0;
+	u32 i;
+
+	while (!evt_thread_stopping() && !READ_ONCE(w->stop) &&
+	       !READ_ONCE(w->failed)) {
+		asked = atomic_read(&w->asked);
+		if (asked == done) {
+			cond_resched();
+			continue;
+		}
+		for (i = 0; i < EVT_WALK_PUSH; i++)
+			if (evt_push_n(&w->a, i, 8))
+				WRITE_ONCE(w->failed, true);
+		atomic_set_release(&w->done, ++done);
+	}
+	return 0;
+}
+
+static void evt_filter_walk_ends(struct evt_ctx *ctx)
+{
+	struct evt_walk_race *w;
+	struct evcore_reader *r;
+	struct evcore_queue *q;
+	struct evt_thread t;
+	unsigned int cpu;
+	ssize_t ret;
+	u32 i;
+
+	if (!evt_check(ctx, num_online_cpus() > 1, __FILE__, __LINE__,
+		       "one CPU: the producer cannot run beside the walk"))
+		return;
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!EVT_EXPECT(ctx, w))
+		return;
+	q = evt_queue(ctx, EVT_WALK_CAP, 8, EVCORE_POLICY_DROP_OLDEST);
+	if (!q)
+		goto out_free;
+	r = evt_reader(ctx, q);
+	if (!r || !evt_register(ctx, q, &w->a, "a", 1) ||
+	    !evt_register(ctx, q, &w->b, "b", 2))
+		goto out;
+	for (i = 0; i < EVT_WALK_CAP / 2; i++) {
+		EVT_EXPECT_EQ(ctx, evt_push_n(&w->a, i, 8), 0);
+		EVT_EXPECT_EQ(ctx, evt_push_n(&w->b, i, 8), 0);
+	}
+	if (!EVT_EXPECT_EQ(ctx, register_trace_evcore_walk(evt_walk_probe, w),
+			   0))
+		goto out;
+	if (!evt_thread_start(ctx, &t, evt_walk_pusher_fn, w, q, 1))
+		goto out_probe;
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	set_cpus_allowed_ptr(t.task, cpumask_of(cpu));
+
+	WRITE_ONCE(w->armed, true);
+	evcore_reader_set_filter(r, BIT_ULL(w->b.id));
+	WRITE_ONCE(w->armed, false);
+	/* The probe waited for every push it asked for. */
+	WRITE_ONCE(w->stop, true);
+	evt_thread_join(ctx, &t);
+	EVT_EXPECT(ctx, !READ_ONCE(w->failed));
+	EVT_NOTE(ctx, "the walk took %u passes", w->passes);
+	/* 256 records, 64 a pass, and more pushed before each: <= 4 passes. */
+	EVT_EXPECT(ctx, w->passes <= EVT_WALK_CAP / 64);
+
+	/* Everything under it was overwritten; only source a is left. */
+	ret = evt_read(ctx, r, 8 * evcore_record_size(q), true);
+	if (EVT_EXPECT_EQ(ctx, ret, evcore_record_size(q))) {
+		EVT_EXPECT(ctx, evt_rec(ctx, q, 0)->flags & EVCORE_EVENT_LOSS);
+		EVT_NOTE(ctx, "lost %llu", evt_rec(ctx, q, 0)->lost);
+	}
+	EVT_EXPECT_EQ(ctx, evt_read(ctx, r, 8 * evcore_record_size(q), true),
+		      -EAGAIN);
+out_probe:
+	unregister_trace_evcore_walk(evt_walk_probe, w);
+	tracepoint_synchronize_unregister();
+out:
+	evt_reader_done(r);
+	evt_unregister(&w->b);
+	evt_unregister(&w->a);
+	evt_queue_done(q);
+out_free:
+	kfree(w);
+}

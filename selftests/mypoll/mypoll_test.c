@@ -1766,6 +1766,79 @@ TEST_F_TIMEOUT(mypoll, block_policy_write_eintr, 60)
 }
 
 /*
+ * epoll hooks onto a file's wait queues once, at EPOLL_CTL_ADD, with the
+ * events asked then; EPOLL_CTL_MOD only polls the file again. A producer
+ * whose event loop registered its fd for EPOLLIN and adds EPOLLOUT when a
+ * write returns EAGAIN must still be told when a read makes room.
+ */
+TEST_F(mypoll, epoll_out_added_by_mod)
+{
+	struct epoll_event eev = { .events = EPOLLIN | EPOLLOUT }, out;
+	__u64 seq;
+	int ep, wfd;
+
+	/* write-only: it reads nothing, so it holds none of the records */
+	wfd = mp_open(O_WRONLY);
+	ASSERT_LE(0, wfd);
+	seq = fill_blocking_queue(_metadata, self->fd);
+	ep = epoll_on(_metadata, wfd, EPOLLIN);
+	ASSERT_EQ(-1, mp_write_nb(wfd, "nb", 2));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_MOD, wfd, &eev));
+	ASSERT_EQ(0, epoll_wait(ep, &out, 1, 0));
+
+	read_first_write(_metadata, self->fd, seq);
+	memset(&out, 0, sizeof(out));
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, MP_WAIT_MS)) {
+		TH_LOG("no EPOLLOUT after a read made room (poll: %#x)",
+		       mp_poll_now(wfd, POLLOUT));
+	}
+	ASSERT_EQ((__u32)EPOLLOUT, out.events & EPOLLOUT);
+	ASSERT_EQ(2, mp_write_nb(wfd, "ok", 2));
+	close(ep);
+	close(wfd);
+}
+
+/*
+ * While no file wants any source the queue keeps what it holds, so under
+ * the block policy a writer waits for room even after the only file read
+ * past every record. Once that file wants a source again, the records
+ * nobody wants go: that is room, and the writer must be woken.
+ */
+TEST_F_TIMEOUT(mypoll, filter_change_wakes_blocked_writer, 60)
+{
+	struct mypoll_event ev;
+	char blk[4] = "blk";
+	struct mp_worker w;
+	__u64 filter = 0;
+	short rev;
+
+	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_SET_FILTER, &filter));
+	fill_blocking_queue(_metadata, self->fd);
+	/* past them all: it wants none of them */
+	ASSERT_EQ(-1, mp_read_nb(self->fd, &ev, sizeof(ev)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, mp_poll_now(self->fd, POLLOUT) & POLLOUT);
+
+	ASSERT_EQ(0, mp_worker_start(&w, self->fd, true, blk, 3));
+	ASSERT_EQ(0, mp_wait_sleeping(w.tid, MP_WAIT_MS)) {
+		TH_LOG("writer thread did not block in write()");
+	}
+	ASSERT_FALSE(mp_worker_done(&w));
+
+	filter = 1ULL << MYPOLL_SOURCE_MANUAL;
+	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_SET_FILTER, &filter));
+	rev = mp_poll_now(self->fd, POLLOUT);
+	ASSERT_EQ(POLLOUT, rev & POLLOUT);
+	ASSERT_EQ(0, mp_worker_wait(&w, MP_WAIT_MS)) {
+		TH_LOG("blocked write not woken, poll says %#x", rev);
+	}
+	ASSERT_EQ(3, w.ret) {
+		TH_LOG("write: %s", strerror(w.err));
+	}
+}
+
+/*
  * Have @fd signal this process. With @sig 0 it sends plain SIGIO; with
  * another signal (F_SETSIG) that one, with si_code POLL_IN or POLL_PRI,
  * si_band and si_fd set.
