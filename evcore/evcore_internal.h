@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * evcore's private header: the queue and reader structures with their
- * locking rules, and the helpers of the hot paths that more than one file
- * needs (ring slots, depth, room, loss lookup). Only evcore's own files
- * include it.
+ * locking rules, and the helpers of the hot paths (ring slots, depth,
+ * room, loss lookup, group boundaries). Only evcore's own files include
+ * it.
  *
  * Locking: evcore_queue.lock, a spinlock taken with interrupts disabled,
  * protects the ring, the positions, counters, pins and references of every
@@ -31,7 +31,9 @@
 /*
  * Bounds on the work of one hold of the queue lock. A read copies at most
  * EVCORE_BATCH_MAX records and EVCORE_BATCH_BYTES bytes of them (always at
- * least one record) and looks at most at EVCORE_SCAN_MAX slots.
+ * least one record) and looks at most at EVCORE_SCAN_MAX slots; a hold
+ * that starts at a group longer than that takes the group whole instead
+ * (EVCORE_GROUP_MAX records, EVCORE_GROUP_BYTES).
  */
 #define EVCORE_BATCH_BYTES	8192
 #define EVCORE_BATCH_MAX	64
@@ -159,8 +161,9 @@ struct evcore_hold_count {
  *	fewer when %EVCORE_BATCH_BYTES holds fewer, but at least one
  * @batch_bytes: @batch records, in bytes
  * @max_group: records evcore_push_batch() takes at most as one group:
- *	%EVCORE_GROUP_MAX, and no more than @batch, so that a read hold that
- *	starts at a group can always take it whole
+ *	%EVCORE_GROUP_MAX, and no more than %EVCORE_GROUP_BYTES of them (but
+ *	one at least); a read hold that starts at a group takes it whole,
+ *	beyond @batch if need be
  * @rs_recip: the reciprocal of @record_size, to divide without a division
  * @clock: clock for timestamps
  */
@@ -569,6 +572,43 @@ static inline bool evcore_enough_locked(struct evcore_reader *r,
 	 * more could only lose events or keep producers blocked.
 	 */
 	return avail >= mark || (avail && evcore_depth_locked(q) == q->capacity);
+}
+
+/*
+ * How many of the @n records from @pos on a read takes when the queue
+ * holds groups: all of them when they end at a group's end, else those
+ * before the group that the @n-th record is part of. When that leaves
+ * nothing (the first group does not fit), all @n with @partial (nothing
+ * read yet: a buffer smaller than the group gets what fits), else 0. One
+ * look at one slot.
+ */
+static inline u32 evcore_group_cut_locked(struct evcore_queue *q, u64 pos,
+					  u32 n, u64 avail, bool partial)
+{
+	u32 before;
+
+	lockdep_assert_held(&q->lock);
+	/* The newest record ends a group: groups are queued whole. */
+	if (n == avail)
+		return n;
+	before = evcore_slot_locked(q, pos + n)->grp_idx;
+	if (before < n)
+		return n - before;
+	return partial ? n : 0;
+}
+
+/*
+ * Where a read hold starts at a group, or at the rest of one, longer than
+ * the @n records of its budget: the records to that group's end, which the
+ * hold takes whole (at most %EVCORE_GROUP_MAX records and
+ * %EVCORE_GROUP_BYTES); @n otherwise. One look at one slot, @pos being
+ * before the head.
+ */
+static inline u32 evcore_group_span_locked(struct evcore_queue *q, u64 pos,
+					   u32 n)
+{
+	lockdep_assert_held(&q->lock);
+	return max_t(u32, n, evcore_slot_locked(q, pos)->grp_left);
 }
 
 /* Take the tail record out of the ring; its readers are already dealt with. */

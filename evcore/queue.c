@@ -159,7 +159,9 @@ struct evcore_queue *evcore_queue_create(const struct evcore_config *cfg)
 	q->batch = min_t(size_t, EVCORE_BATCH_MAX,
 			 max_t(size_t, 1, EVCORE_BATCH_BYTES / q->record_size));
 	q->batch_bytes = q->batch * q->record_size;
-	q->max_group = min_t(u32, EVCORE_GROUP_MAX, q->batch);
+	q->max_group = min_t(size_t, EVCORE_GROUP_MAX,
+			     max_t(size_t, 1, EVCORE_GROUP_BYTES /
+				   q->record_size));
 	q->rs_recip = reciprocal_value(q->record_size);
 	q->policy = cfg->policy;
 	q->clock = cfg->clock;
@@ -315,9 +317,10 @@ EXPORT_SYMBOL_NS_GPL(evcore_queue_capacity, EVCORE_NS);
  * evcore_queue_max_group() - the largest group a queue takes
  * @q: the queue
  *
- * A group of evcore_push_batch() is read in one hold of the queue lock, so
- * it is at most %EVCORE_GROUP_MAX records and at most 8 KiB of them (but
- * at least one record). It must also fit the queue's capacity.
+ * A group of evcore_push_batch() is stored, and read, in one hold of the
+ * queue lock, so it is at most %EVCORE_GROUP_MAX records and at most
+ * %EVCORE_GROUP_BYTES of them (but at least one record): 256 records of 56
+ * bytes, 146 of 112. It must also fit the queue's capacity.
  *
  * Context: Any context.
  * Return: the most records evcore_push_batch() takes at once on @q.

@@ -196,29 +196,6 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 }
 
 /*
- * How many of the @n records from @pos on a read takes when the queue
- * holds groups: all of them when they end at a group's end, else those
- * before the group that the @n-th record is part of. When that leaves
- * nothing (the first group does not fit), all @n with @partial (nothing
- * read yet: a buffer smaller than the group gets what fits), else 0. One
- * look at one slot.
- */
-static inline u32 evcore_group_cut_locked(struct evcore_queue *q, u64 pos,
-					  u32 n, u64 avail, bool partial)
-{
-	u32 before;
-
-	lockdep_assert_held(&q->lock);
-	/* The newest record ends a group: groups are queued whole. */
-	if (n == avail)
-		return n;
-	before = evcore_slot_locked(q, pos + n)->grp_idx;
-	if (before < n)
-		return n - before;
-	return partial ? n : 0;
-}
-
-/*
  * The common case of evcore_read_locked(), in O(1) plus the copy: a reader
  * of every source standing in the ring with nothing lost anywhere before
  * the head (no event refused since it last looked, none overwritten under
@@ -254,7 +231,10 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
 		return rd->done ? EVCORE_RD_DONE : EVCORE_RD_EMPTY;
 	}
 	n = min_t(u64, avail, q->batch);
-	/* Fewer when the buffer is the limit: then room < batch_bytes. */
+	/* A group longer than the batch where the hold starts: all of it. */
+	if (unlikely(q->grouped))
+		n = evcore_group_span_locked(q, pos, n);
+	/* Fewer when the buffer is the limit: then room < n records. */
 	room = rd->count - rd->done;
 	fits = room >= (size_t)n * rs;
 	if (!fits)
@@ -311,7 +291,9 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
  * the ring straight to user space, loss records included, and move the
  * reader past them. Bounded: at most EVCORE_BATCH_MAX records and
  * EVCORE_BATCH_BYTES bytes (but at least one record), EVCORE_SCAN_MAX slots
- * looked at and EVCORE_RECLAIM_MAX records freed. A filtered reader with
+ * looked at, or one group whole where the hold starts at one (at most
+ * EVCORE_GROUP_MAX records and EVCORE_GROUP_BYTES), and EVCORE_RECLAIM_MAX
+ * records freed. A filtered reader with
  * nothing left to read before the head skips to it at once. Sets @pri when
  * the reader now stands on a loss.
  */
@@ -324,7 +306,7 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 	enum evcore_rd_state st = EVCORE_RD_DONE;
 	struct evcore_run run = {};
 	u32 scanned = 0, copied = 0, idx;
-	u64 lost, want, seen, from, to, start;
+	u64 lost, want, seen, from, to, start, whole = 0;
 	struct evcore_ring *ring;
 	struct evcore_slot *slot;
 	struct evcore_event *ev;
@@ -360,9 +342,11 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 	for (;;) {
 		if (off + (run.n + 1) * rs > rd->count)
 			break;
-		if (copied >= EVCORE_BATCH_MAX || scanned >= EVCORE_SCAN_MAX ||
-		    (copied && off - rd->done + (run.n + 1) * rs >
-		     EVCORE_BATCH_BYTES)) {
+		/* Inside a group taken whole, the budget does not apply. */
+		if (c.pos >= whole &&
+		    (copied >= EVCORE_BATCH_MAX || scanned >= EVCORE_SCAN_MAX ||
+		     (copied && off - rd->done + (run.n + 1) * rs >
+		      EVCORE_BATCH_BYTES))) {
 			st = EVCORE_RD_MORE;
 			break;
 		}
@@ -404,7 +388,8 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 		 * begins), take it whole or stop before it: the buffer ends
 		 * the read there unless nothing was read yet (a buffer
 		 * smaller than the group gets what fits), the budget ends the
-		 * hold. A group fits an empty hold's budget.
+		 * hold. A hold that starts at a group takes it whole, even
+		 * past its budget: at most %EVCORE_GROUP_MAX records.
 		 */
 		if (unlikely(q->grouped) && (!slot->grp_idx || c.pos == start)) {
 			end = off + (run.n + slot->grp_left) * rs;
@@ -418,6 +403,7 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 				st = EVCORE_RD_MORE;
 				break;
 			}
+			whole = c.pos + slot->grp_left;
 		}
 		ev = (struct evcore_event *)(ring->recs + (size_t)idx * rs);
 		scanned++;
@@ -596,7 +582,8 @@ static int evcore_read_wait(struct evcore_queue *q, unsigned int gen)
  * and the next read the rest.
  *
  * Records go from the ring to @buf in one copy, under the queue lock with
- * page faults disabled, at most %EVCORE_BATCH_BYTES at a time. Most reads
+ * page faults disabled, at most %EVCORE_BATCH_BYTES at a time, or one group
+ * whole (at most %EVCORE_GROUP_BYTES). Most reads
  * take the queue lock once and no other lock. One that needs more than a
  * batch, waits, or meets a page of @buf not mapped yet takes the reader's
  * read lock, and faults such pages in with the queue lock dropped.

@@ -71,7 +71,7 @@ static void evt_push_batch_errors(struct evt_ctx *ctx)
 {
 	struct evcore_push_item it[2] = {};
 	struct evcore_source other = {};
-	struct evcore_queue *q2;
+	struct evcore_queue *q2, *q3;
 	struct evcore_stats st;
 	struct evt_fix f;
 	u64 big[16] = {};
@@ -82,6 +82,12 @@ static void evt_push_batch_errors(struct evt_ctx *ctx)
 	if (!q2 || !evt_register(ctx, q2, &other, "other", 0))
 		goto out_q2;
 	EVT_EXPECT_EQ(ctx, evcore_queue_max_group(f.q), EVCORE_GROUP_MAX);
+	/* Larger records, fewer: no more than 16 KiB of them. */
+	q3 = evt_queue(ctx, 8, 64, EVCORE_POLICY_DROP_NEWEST);
+	if (q3)
+		EVT_EXPECT_EQ(ctx, evcore_queue_max_group(q3),
+			      EVCORE_GROUP_BYTES / evcore_record_size(q3));
+	evt_queue_done(q3);
 	it[0].src = &f.src;
 	it[1].src = &f.src;
 	EVT_EXPECT_EQ(ctx, evcore_push_batch(f.q, it, 0, 0), -EINVAL);
@@ -168,6 +174,30 @@ out:
 }
 
 /*
+ * A drop-newest queue of 1024 records with its reader and a filtered one
+ * (which wants the same source, but reads by the other path), @nr groups
+ * of @size pushed.
+ */
+static bool evt_group_fix(struct evt_ctx *ctx, struct evt_fix *f,
+			  struct evcore_reader **fr, u32 nr, u32 size)
+{
+	u32 i;
+
+	*fr = NULL;
+	if (!evt_fix_init(ctx, f, 1024, 8, EVCORE_POLICY_DROP_NEWEST))
+		return false;
+	*fr = evt_reader(ctx, f->q);
+	if (!*fr)
+		return false;
+	evcore_reader_set_filter(*fr, BIT_ULL(f->src.id));
+	for (i = 0; i < nr; i++)
+		if (!EVT_EXPECT_EQ(ctx, evt_group(f->q, &f->src, NULL, size,
+						  size * i, 0), size))
+			return false;
+	return true;
+}
+
+/*
  * Reads return whole groups: they stop before a group the buffer cannot
  * hold, unless they have nothing yet; the fast path (a reader of every
  * source), the other path (a filtered reader, a reader with a loss to
@@ -175,21 +205,14 @@ out:
  */
 static void evt_push_batch_reads(struct evt_ctx *ctx)
 {
-	struct evcore_reader *fr = NULL;
+	struct evcore_reader *fr;
 	u64 next = 0, fnext = 0;
 	struct evt_fix f;
 	ssize_t ret;
 	u32 i;
 
-	if (!evt_fix_init(ctx, &f, 1024, 8, EVCORE_POLICY_DROP_NEWEST))
+	if (!evt_group_fix(ctx, &f, &fr, 40, 3))
 		goto out;
-	fr = evt_reader(ctx, f.q);
-	if (!fr)
-		goto out;
-	evcore_reader_set_filter(fr, BIT_ULL(f.src.id));
-	for (i = 0; i < 40; i++)
-		EVT_EXPECT_EQ(ctx, evt_group(f.q, &f.src, NULL, 3, 3 * i, 0),
-			      3);
 	/* 5 records of room: one group; 2 of room: part of one. */
 	ret = evt_read(ctx, f.r, 5 * f.rs, true);
 	EVT_EXPECT_EQ(ctx, ret, 3 * f.rs);
@@ -235,6 +258,78 @@ static void evt_push_batch_reads(struct evt_ctx *ctx)
 	EVT_EXPECT_EQ(ctx, ret, 13 * f.rs);
 	fnext = evt_group_feed(ctx, f.q, ret / f.rs, 3, fnext);
 	EVT_EXPECT_EQ(ctx, fnext, 3 * 45);
+out:
+	evt_reader_done(fr);
+	evt_fix_done(&f);
+}
+
+/*
+ * Groups longer than a read's batch (64 records) and its scan (128 slots)
+ * come whole: a hold that starts at one takes it all, on the fast path (a
+ * reader of every source) and on the other (a filtered reader); a read
+ * stops before one that does not fit, and a buffer smaller than one gets
+ * what fits. No hold copies more than a group's bytes.
+ */
+static void evt_push_batch_big_reads(struct evt_ctx *ctx)
+{
+	const u32 g = 200;
+	struct evcore_debug_stats st;
+	struct evcore_reader *fr;
+	u64 next = 0, fnext = 0;
+	struct evt_fix f;
+	ssize_t ret;
+	u32 i;
+
+	if (!evt_group_fix(ctx, &f, &fr, 5, g))
+		goto out;
+	evt_holds_start(f.q);
+	/* Room for a group and a half: one group. */
+	ret = evt_read(ctx, f.r, (g + g / 2) * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, g * f.rs);
+	next = evt_group_feed(ctx, f.q, ret / f.rs, g, next);
+	ret = evt_read(ctx, fr, (g + g / 2) * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, g * f.rs);
+	fnext = evt_group_feed(ctx, f.q, ret / f.rs, g, fnext);
+	/* Room for two and a half: two. */
+	ret = evt_read(ctx, f.r, (2 * g + g / 2) * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, 2 * g * f.rs);
+	next = evt_group_feed(ctx, f.q, ret / f.rs, g, next);
+	ret = evt_read(ctx, fr, (2 * g + g / 2) * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, 2 * g * f.rs);
+	fnext = evt_group_feed(ctx, f.q, ret / f.rs, g, fnext);
+	evt_debug_stats(f.q, &st, true);
+	EVT_EXPECT_EQ(ctx, st.max_bytes, g * f.rs);
+	EVT_EXPECT(ctx, st.max_bytes <= EVCORE_GROUP_BYTES);
+	/* Room for half a group: half, then the rest and the last group. */
+	ret = evt_read(ctx, f.r, g / 2 * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, g / 2 * f.rs);
+	next = evt_group_feed(ctx, f.q, ret / f.rs, g, next);
+	ret = evt_read(ctx, fr, g / 2 * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, g / 2 * f.rs);
+	fnext = evt_group_feed(ctx, f.q, ret / f.rs, g, fnext);
+	ret = evt_read(ctx, f.r, 4 * g * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, (g + g / 2) * f.rs);
+	next = evt_group_feed(ctx, f.q, ret / f.rs, g, next);
+	ret = evt_read(ctx, fr, 4 * g * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, (g + g / 2) * f.rs);
+	fnext = evt_group_feed(ctx, f.q, ret / f.rs, g, fnext);
+	EVT_EXPECT_EQ(ctx, next, 5 * g);
+	EVT_EXPECT_EQ(ctx, fnext, 5 * g);
+	/* The largest group, whole, after a loss record. */
+	evcore_queue_set_policy(f.q, EVCORE_POLICY_DROP_OLDEST);
+	for (i = 0; i < 5; i++)
+		EVT_EXPECT_EQ(ctx, evt_group(f.q, &f.src, NULL,
+					     EVCORE_GROUP_MAX,
+					     EVCORE_GROUP_MAX * i, 0),
+			      EVCORE_GROUP_MAX);
+	ret = evt_read(ctx, f.r, (2 + 4 * EVCORE_GROUP_MAX) * f.rs, true);
+	EVT_EXPECT_EQ(ctx, ret, (1 + 4 * EVCORE_GROUP_MAX) * f.rs);
+	EVT_EXPECT(ctx, evt_rec(ctx, f.q, 0)->flags & EVCORE_EVENT_LOSS);
+	EVT_EXPECT_EQ(ctx, evt_group_feed(ctx, f.q, ret / f.rs,
+					  EVCORE_GROUP_MAX, 0),
+		      5 * EVCORE_GROUP_MAX);
+	evt_debug_stats(f.q, &st, true);
+	EVT_EXPECT_EQ(ctx, st.max_bytes, EVCORE_GROUP_MAX * f.rs);
 out:
 	evt_reader_done(fr);
 	evt_fix_done(&f);
@@ -353,12 +448,15 @@ next:
 /*
  * One hold per group, its work bounded by the group's size whatever the
  * capacity, the depth or the readers: a full drop-oldest queue overwrites
- * at most a group and a group's worth more.
+ * at most a group and a group's worth more. Reading such a queue, each
+ * hold takes at most one group (or one batch), within the bounds of every
+ * read.
  */
 static void evt_push_batch_holds(struct evt_ctx *ctx)
 {
 	static const u32 caps[] = { 1024, EVCORE_MAX_CAPACITY };
-	struct evcore_debug_stats st[ARRAY_SIZE(caps)][2];
+	const u32 big = EVCORE_GROUP_MAX, prev = EVCORE_GROUP_MAX - 1;
+	struct evcore_debug_stats st[ARRAY_SIZE(caps)][2], rd;
 	struct evcore_reader *r[64] = {};
 	struct evcore_source a = {};
 	struct evcore_queue *q;
@@ -375,19 +473,28 @@ static void evt_push_batch_holds(struct evt_ctx *ctx)
 				goto out;
 			for (i = 0; i < nr; i++)
 				r[i] = evt_reader(ctx, q);
-			/* Full of groups of 63, then one of 64. */
-			for (i = 0; i + 63 <= caps[c]; i += 63)
-				evt_group(q, &a, NULL, 63, i, 0);
+			/* Full of groups of 255, then one of 256. */
+			for (i = 0; i + prev <= caps[c]; i += prev)
+				evt_group(q, &a, NULL, prev, i, 0);
 			for (; i < caps[c]; i++)
 				evcore_push(&a, 0, 0, NULL, 0);
 			evt_holds_start(q);
-			EVT_EXPECT_EQ(ctx, evt_group(q, &a, NULL, 64, 0, 0),
-				      64);
+			EVT_EXPECT_EQ(ctx, evt_group(q, &a, NULL, big, 0, 0),
+				      big);
 			evt_debug_stats(q, &st[c][n], false);
 			EVT_EXPECT_EQ(ctx, st[c][n].holds, 1);
 			EVT_EXPECT(ctx, st[c][n].max_slots <=
 				   16 * EVCORE_GROUP_MAX);
 			EVT_EXPECT_EQ(ctx, st[c][n].max_readers, 0);
+			/* One reader reads it all, a group whole a hold. */
+			evt_holds_start(q);
+			evt_read_dry(ctx, r[0], EVT_SLOT_SIZE);
+			evt_debug_stats(q, &rd, false);
+			EVT_EXPECT_EQ(ctx, rd.max_bytes,
+				      big * evcore_record_size(q));
+			EVT_EXPECT(ctx, rd.max_bytes <= EVT_HOLD_BYTES_MAX);
+			EVT_EXPECT(ctx, rd.max_slots <= EVT_HOLD_SLOTS_MAX);
+			EVT_EXPECT_EQ(ctx, rd.max_readers, 1);
 out:
 			for (i = 0; i < nr; i++) {
 				evt_reader_done(r[i]);
@@ -400,8 +507,8 @@ out:
 				return;
 		}
 	}
-	EVT_NOTE(ctx, "a group of 64 over groups of 63: %u slots looked at",
-		 st[0][0].max_slots);
+	EVT_NOTE(ctx, "a group of %u over groups of %u: %u slots looked at",
+		 big, prev, st[0][0].max_slots);
 	/* The same work at every capacity and with any number of readers. */
 	EVT_EXPECT_EQ(ctx, st[1][0].max_slots, st[0][0].max_slots);
 	EVT_EXPECT_EQ(ctx, st[0][1].max_slots, st[0][0].max_slots);

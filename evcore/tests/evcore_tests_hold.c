@@ -7,12 +7,13 @@
 
 /*
  * The most one hold of the lock may touch, whatever the capacity, depth or
- * number of readers: a read looks at up to 128 slots and frees up to 64
- * records (two looks each); a resize moves 8 KiB of records a hold;
- * evcore_push_many() pushes 32 events a hold.
+ * number of readers: a read looks at up to 128 slots, or at the 256 of a
+ * group it takes whole, and frees up to 64 records (two looks each); it
+ * copies 8 KiB, or a group's 16 KiB; a resize moves 8 KiB of records a
+ * hold; evcore_push_many() pushes 32 events a hold.
  */
 #define EVT_HOLD_SLOTS_MAX	512
-#define EVT_HOLD_BYTES_MAX	8192
+#define EVT_HOLD_BYTES_MAX	EVCORE_GROUP_BYTES
 
 #ifdef CONFIG_EVCORE_DEBUG
 static void evt_debug_stats(struct evcore_queue *q,

@@ -37,10 +37,15 @@ struct seq_file;
 #define EVCORE_PUSH_BATCH	32
 
 /*
- * Most records evcore_push_batch() queues as one group; a queue whose
- * records are large allows fewer (evcore_queue_max_group()).
+ * Most records evcore_push_batch() queues as one group, and most bytes of
+ * them (but always one record): a queue whose records are large allows
+ * fewer (evcore_queue_max_group()). A read takes a group whole in one hold
+ * of the queue lock, so these bound that hold too. 256 records of an input
+ * frame (56 bytes each) are 14 KiB: the frames of a 10-finger touchscreen
+ * (about 100 events) fit with room to spare.
  */
-#define EVCORE_GROUP_MAX	64
+#define EVCORE_GROUP_MAX	256
+#define EVCORE_GROUP_BYTES	16384
 
 struct evcore_queue;
 struct evcore_reader;
