@@ -32,6 +32,9 @@
  * @items: scratch for events(), which the input core serialises per device
  * @vals: the payloads of @items
  * @max_frame: records of one group, the longest frame kept whole
+ * @frames_split: frames longer than @max_frame, passed on as several
+ *	groups; written by events() (the input core serialises them),
+ *	WRITE_ONCE(), read locklessly by sysfs
  * @event_number: N of the input device's eventN, or -1
  * @mutex: protects @open and @exist
  * @open: readers open; the input device is open while there are some
@@ -46,6 +49,7 @@ struct eci_dev {
 	struct evcore_push_item *items;
 	struct evcore_input_value *vals;
 	u32 max_frame;
+	unsigned long frames_split;
 	int event_number;
 	/* Protects @open and @exist. */
 	struct mutex mutex;

@@ -282,6 +282,14 @@ ECI_STAT_ATTR(memory, "%zu", st.memory + sizeof(*ed) +
 	      ed->max_frame * (sizeof(*ed->items) + sizeof(*ed->vals)) +
 	      st.readers * sizeof(struct eci_file));
 
+/* Frames longer than max_frame, each passed on as several groups. */
+static ssize_t frames_split_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(eci_of(dev)->frames_split));
+}
+static DEVICE_ATTR_RO(frames_split);
+
 static struct attribute *eci_stat_attrs[] = {
 	&dev_attr_generated.attr,
 	&dev_attr_queued.attr,
@@ -292,6 +300,7 @@ static struct attribute *eci_stat_attrs[] = {
 	&dev_attr_high_water.attr,
 	&dev_attr_readers.attr,
 	&dev_attr_memory.attr,
+	&dev_attr_frames_split.attr,
 	NULL,
 };
 

@@ -99,9 +99,10 @@ static u32 eci_default_capacity(struct input_dev *dev)
 /*
  * The input core passes one frame per call: the values it gathered up to
  * SYN_REPORT, or up to max_vals with a SYN_REPORT it added. Each goes in
- * as one group (a frame longer than the group limit, as several), with the
- * frame's monotonic input timestamp, in one hold of the queue lock each.
- * Called with the input device's event_lock held, interrupts off.
+ * as one group (a frame longer than max_frame, as several, and counted),
+ * with the frame's monotonic input timestamp, in one hold of the queue
+ * lock each. Called with the input device's event_lock held, interrupts
+ * off.
  */
 static void eci_pass(struct input_handle *handle,
 		     const struct input_value *vals, unsigned int count)
@@ -110,7 +111,7 @@ static void eci_pass(struct input_handle *handle,
 	struct eci_dev *ed = conn->ed;
 	ktime_t *ts = input_get_timestamp(handle->dev);
 	u64 ns = ktime_to_ns(ts[INPUT_CLK_MONO]);
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, groups = 0;
 
 	for (i = 0; i < count; i++) {
 		if (vals[i].type >= EV_CNT)
@@ -122,11 +123,16 @@ static void eci_pass(struct input_handle *handle,
 		n++;
 		if (n == ed->max_frame || i + 1 == count) {
 			evcore_push_batch(ed->q, ed->items, n, ns);
+			groups++;
 			n = 0;
 		}
 	}
-	if (n)
+	if (n) {
 		evcore_push_batch(ed->q, ed->items, n, ns);
+		groups++;
+	}
+	if (groups > 1)
+		WRITE_ONCE(ed->frames_split, ed->frames_split + 1);
 }
 
 EVCORE_INPUT_EVENTS(eci_pass)

@@ -88,22 +88,52 @@ static void ei_find(struct ei_dev *d)
 	closedir(dir);
 }
 
-/* A uinput device with keys, two relative axes and MSC_SCAN. */
-static int ei_create(struct ei_dev *d, const char *tag)
+static struct input_event ei_ev(__u16 type, __u16 code, __s32 value)
+{
+	struct input_event ev = { .type = type, .code = code, .value = value };
+
+	return ev;
+}
+
+/* The name of the device ei_begin() makes for @tag. */
+static void ei_name(char *name, size_t len, const char *tag)
+{
+	snprintf(name, len, "evcore-selftest-%s-%d", tag, getpid());
+}
+
+/* Open uinput for a device named after @tag; its bits come next. */
+static int ei_begin(struct ei_dev *d, const char *tag)
+{
+	memset(d, 0, sizeof(*d));
+	ei_name(d->name, sizeof(d->name), tag);
+	d->ufd = open("/dev/uinput", O_WRONLY | O_CLOEXEC);
+	if (d->ufd < 0 && !system("modprobe uinput"))
+		d->ufd = open("/dev/uinput", O_WRONLY | O_CLOEXEC);
+	return d->ufd < 0 ? -errno : 0;
+}
+
+/* Create the device ei_begin() opened and find its nodes. */
+static int ei_end(struct ei_dev *d)
 {
 	struct uinput_setup us = {
 		.id = { .bustype = BUS_VIRTUAL, .vendor = 0xec, .product = 1 },
 	};
 	char sys[32];
 
-	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "evcore-selftest-%s-%d", tag,
-		 getpid());
 	strcpy(us.name, d->name);
-	d->ufd = open("/dev/uinput", O_WRONLY | O_CLOEXEC);
-	if (d->ufd < 0 && !system("modprobe uinput"))
-		d->ufd = open("/dev/uinput", O_WRONLY | O_CLOEXEC);
-	if (d->ufd < 0)
+	if (ioctl(d->ufd, UI_DEV_SETUP, &us) ||
+	    ioctl(d->ufd, UI_DEV_CREATE) ||
+	    ioctl(d->ufd, UI_GET_SYSNAME(sizeof(sys)), sys) < 0)
+		return -errno;
+	snprintf(d->sys, sizeof(d->sys), "/sys/devices/virtual/input/%s", sys);
+	ei_find(d);
+	return d->evdev[0] ? 0 : -ENOENT;
+}
+
+/* A uinput device with keys, two relative axes and MSC_SCAN. */
+static int ei_create(struct ei_dev *d, const char *tag)
+{
+	if (ei_begin(d, tag))
 		return -errno;
 	if (ioctl(d->ufd, UI_SET_EVBIT, EV_KEY) ||
 	    ioctl(d->ufd, UI_SET_KEYBIT, KEY_A) ||
@@ -112,14 +142,61 @@ static int ei_create(struct ei_dev *d, const char *tag)
 	    ioctl(d->ufd, UI_SET_RELBIT, REL_X) ||
 	    ioctl(d->ufd, UI_SET_RELBIT, REL_Y) ||
 	    ioctl(d->ufd, UI_SET_EVBIT, EV_MSC) ||
-	    ioctl(d->ufd, UI_SET_MSCBIT, MSC_SCAN) ||
-	    ioctl(d->ufd, UI_DEV_SETUP, &us) ||
-	    ioctl(d->ufd, UI_DEV_CREATE) ||
-	    ioctl(d->ufd, UI_GET_SYSNAME(sizeof(sys)), sys) < 0)
+	    ioctl(d->ufd, UI_SET_MSCBIT, MSC_SCAN))
 		return -errno;
-	snprintf(d->sys, sizeof(d->sys), "/sys/devices/virtual/input/%s", sys);
-	ei_find(d);
-	return d->evdev[0] ? 0 : -ENOENT;
+	return ei_end(d);
+}
+
+/* The axes of each contact of ei_create_mt()'s touchscreen. */
+static const __u16 ei_mt_axes[] = {
+	ABS_MT_TRACKING_ID, ABS_MT_POSITION_X, ABS_MT_POSITION_Y,
+	ABS_MT_PRESSURE, ABS_MT_TOUCH_MAJOR, ABS_MT_TOUCH_MINOR,
+	ABS_MT_WIDTH_MAJOR, ABS_MT_ORIENTATION,
+};
+
+/*
+ * A touchscreen of @contacts contacts (2 to 32) on the type A protocol (no
+ * slots: the input core passes every value on): the input core sizes its
+ * frames (max_vals) for all the axes of every contact, about 8 events per
+ * contact, as for a real touchscreen.
+ */
+static int ei_create_mt(struct ei_dev *d, const char *tag, int contacts)
+{
+	struct uinput_abs_setup abs = { .absinfo = { .maximum = 4095 } };
+	size_t i;
+
+	if (ei_begin(d, tag))
+		return -errno;
+	if (ioctl(d->ufd, UI_SET_EVBIT, EV_ABS))
+		return -errno;
+	for (i = 0; i < ARRAY_SIZE(ei_mt_axes); i++) {
+		abs.code = ei_mt_axes[i];
+		abs.absinfo.maximum = i ? 4095 : contacts - 1;
+		if (ioctl(d->ufd, UI_SET_ABSBIT, abs.code) ||
+		    ioctl(d->ufd, UI_ABS_SETUP, &abs))
+			return -errno;
+	}
+	return ei_end(d);
+}
+
+/*
+ * Frame @f of ei_create_mt()'s touchscreen with @contacts touching: every
+ * axis of each contact, then SYN_MT_REPORT, then one SYN_REPORT. Fills
+ * @ev and returns how many: 9 per contact and 1.
+ */
+static size_t ei_mt_frame(unsigned int f, int contacts, struct input_event *ev)
+{
+	size_t n = 0, i;
+	int c;
+
+	for (c = 0; c < contacts; c++) {
+		for (i = 0; i < ARRAY_SIZE(ei_mt_axes); i++)
+			ev[n++] = ei_ev(EV_ABS, ei_mt_axes[i],
+					i ? (int)((f * 97 + c * 13 + i) % 4096) : c);
+		ev[n++] = ei_ev(EV_SYN, SYN_MT_REPORT, 0);
+	}
+	ev[n++] = ei_ev(EV_SYN, SYN_REPORT, 0);
+	return n;
 }
 
 static void ei_destroy(struct ei_dev *d)
@@ -137,13 +214,6 @@ static int ei_write(struct ei_dev *d, const struct input_event *ev, size_t n)
 	ssize_t w = write(d->ufd, ev, n * sizeof(*ev));
 
 	return w == (ssize_t)(n * sizeof(*ev)) ? 0 : -1;
-}
-
-static struct input_event ei_ev(__u16 type, __u16 code, __s32 value)
-{
-	struct input_event ev = { .type = type, .code = code, .value = value };
-
-	return ev;
 }
 
 /*
@@ -487,6 +557,160 @@ TEST_F(ei, overload_exact_loss)
 	EXPECT_EQ(2 * frames - cap, strtoull(buf, NULL, 10));
 	close(efd);
 	close(cfd);
+	free(got);
+}
+
+/* Bind the device of @tag alone. */
+static int ei_bind_tag(const char *tag)
+{
+	char name[64], rule[96];
+
+	ei_name(name, sizeof(name), tag);
+	snprintf(rule, sizeof(rule), "name:%s", name);
+	return ei_bind(rule);
+}
+
+/*
+ * Bind and create ei_create_mt()'s touchscreen for @tag, open its evdev
+ * and evcore nodes non-blocking and get @info. Returns 0 or -1.
+ */
+static int ei_mt_open(struct ei_dev *mt, const char *tag, int contacts,
+		      int *efd, int *cfd, struct evcore_input_info *info)
+{
+	*efd = -1;
+	*cfd = -1;
+	if (ei_bind_tag(tag) || ei_create_mt(mt, tag, contacts) ||
+	    !mt->evcore[0])
+		return -1;
+	*efd = open(mt->evdev, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	*cfd = open(mt->evcore, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (*efd < 0 || *cfd < 0)
+		return -1;
+	return ioctl(*cfd, EVCORE_INPUT_IOC_GET_INFO, info);
+}
+
+/* Whether record @r carries event @ev: same type, code and value. */
+static bool ei_same(const struct evcore_input_record *r,
+		    const struct input_event *ev)
+{
+	return ei_is(r, ev->type, ev->code) && r->v.value == ev->value;
+}
+
+/* Whether evdev passed on @got as @ev was written. */
+static bool ei_same_evdev(const struct input_event *got,
+			  const struct input_event *ev)
+{
+	return got->type == ev->type && got->code == ev->code &&
+	       got->value == ev->value;
+}
+
+/*
+ * Frames longer than a read's batch of 64 records come whole: the frame
+ * of a 10-finger touchscreen, 91 events, is one group that a read with
+ * room for it returns whole, with the events evdev passes on. Under
+ * overload whole frames are overwritten and the loss record stands
+ * between two frames, never inside one.
+ */
+TEST_F(ei, long_frames_whole)
+{
+	struct input_event *got = calloc(EI_MAX, sizeof(*got));
+	const size_t contacts = 10, fl = 9 * contacts + 1;
+	struct evcore_input_info info;
+	unsigned int f, frames, kept;
+	struct ei_dev mt;
+	ssize_t n, i;
+	int efd, cfd;
+
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, ei_mt_open(&mt, "mt10", contacts, &efd, &cfd, &info));
+	EXPECT_LE(fl, info.max_frame);
+	EXPECT_GE(256, info.max_frame);
+	for (f = 0; f < 3; f++) {
+		ASSERT_EQ(fl, ei_mt_frame(f, contacts, self->ev + f * fl));
+		ASSERT_EQ(0, ei_write(&mt, self->ev + f * fl, fl));
+	}
+	ASSERT_EQ(3 * fl, ei_read_all(efd, got, sizeof(*got), EI_MAX));
+	/* Room for a frame and a half: one; for two and a half: two. */
+	ASSERT_EQ(fl * EI_REC, read(cfd, self->rec, (fl + fl / 2) * EI_REC));
+	ASSERT_EQ(2 * fl * EI_REC,
+		  read(cfd, self->rec + fl, (2 * fl + fl / 2) * EI_REC));
+	for (i = 0; i < (ssize_t)(3 * fl); i++) {
+		EXPECT_TRUE(ei_same_evdev(&got[i], &self->ev[i]));
+		EXPECT_TRUE(ei_same(&self->rec[i], &self->ev[i]));
+		EXPECT_EQ((i + 1) % fl != 0,
+			  !!(self->rec[i].hdr.flags & EVCORE_EVENT_GROUP_MORE));
+		if (!mp_passed(_metadata))
+			break;
+	}
+	/* Overload: the newest frames that fit stay, the rest is counted. */
+	kept = info.capacity / fl;
+	frames = kept + 4;
+	for (f = 0; f < frames; f++) {
+		ei_mt_frame(f, contacts, self->ev);
+		ASSERT_EQ(0, ei_write(&mt, self->ev, fl));
+	}
+	for (f = 0;; f++) {
+		n = read(cfd, self->rec, (fl + fl / 2) * EI_REC);
+		if (n < 0)
+			break;
+		n /= EI_REC;
+		i = 0;
+		if (self->rec[0].hdr.flags & EVCORE_EVENT_LOSS) {
+			EXPECT_EQ(0, f);
+			EXPECT_EQ((frames - kept) * fl, self->rec[0].hdr.lost);
+			i = 1;
+		}
+		EXPECT_EQ(fl, n - i);
+		EXPECT_TRUE(ei_is(&self->rec[i], EV_ABS, ABS_MT_TRACKING_ID));
+		EXPECT_TRUE(ei_is(&self->rec[n - 1], EV_SYN, SYN_REPORT));
+	}
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(kept, f);
+	close(efd);
+	close(cfd);
+	ei_destroy(&mt);
+	free(got);
+}
+
+/*
+ * A frame longer than max_frame (256 records: the 289 events of a
+ * 32-contact touchscreen) comes as groups of max_frame, each whole, the
+ * last ending with SYN_REPORT; statistics/frames_split counts it.
+ */
+TEST_F(ei, long_frame_split_counted)
+{
+	struct input_event *got = calloc(EI_MAX, sizeof(*got));
+	const size_t contacts = 32, fl = 9 * contacts + 1;
+	struct evcore_input_info info;
+	char path[160], buf[32];
+	struct ei_dev mt;
+	ssize_t i;
+	int efd, cfd;
+
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, ei_mt_open(&mt, "mt32", contacts, &efd, &cfd, &info));
+	ASSERT_EQ(256, info.max_frame);
+	snprintf(path, sizeof(path), "%s/evcore%d/statistics/frames_split",
+		 mt.sys, mt.n);
+	ASSERT_EQ(0, mp_read_file(path, buf, sizeof(buf)));
+	EXPECT_EQ(0, atoi(buf));
+	ASSERT_EQ(fl, ei_mt_frame(0, contacts, self->ev));
+	ASSERT_EQ(0, ei_write(&mt, self->ev, fl));
+	ASSERT_EQ(fl, ei_read_all(efd, got, sizeof(*got), EI_MAX));
+	ASSERT_EQ(fl, ei_read_all(cfd, self->rec, EI_REC, EI_MAX));
+	for (i = 0; i < (ssize_t)fl; i++) {
+		EXPECT_TRUE(ei_same_evdev(&got[i], &self->ev[i]));
+		EXPECT_TRUE(ei_same(&self->rec[i], &self->ev[i]));
+		EXPECT_EQ(i != info.max_frame - 1 && i != (ssize_t)fl - 1,
+			  !!(self->rec[i].hdr.flags & EVCORE_EVENT_GROUP_MORE));
+		if (!mp_passed(_metadata))
+			break;
+	}
+	ASSERT_EQ(0, mp_read_file(path, buf, sizeof(buf)));
+	EXPECT_EQ(1, atoi(buf));
+	close(efd);
+	close(cfd);
+	ei_destroy(&mt);
 	free(got);
 }
 
