@@ -29,8 +29,8 @@
  * @conn: the connection it belongs to, while @exist
  * @q: the ring, one for every reader
  * @src: one source per event type the input device has (id type + 1)
- * @items: scratch for events(), which the input core serialises per device
- * @vals: the payloads of @items
+ * @items: scratch for events(), which the input core serialises per
+ *	device: each item's payload points at the input core's value
  * @max_frame: records of one group, the longest frame kept whole
  * @frames_split: frames longer than @max_frame, passed on as several
  *	groups; written by events() (the input core serialises them),
@@ -47,7 +47,6 @@ struct eci_dev {
 	struct evcore_queue *q;
 	struct evcore_source src[EV_CNT];
 	struct evcore_push_item *items;
-	struct evcore_input_value *vals;
 	u32 max_frame;
 	unsigned long frames_split;
 	int event_number;

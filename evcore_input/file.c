@@ -279,7 +279,7 @@ ECI_STAT_ATTR(readers, "%u", st.readers);
  * ring and readers (evcore's count), this driver's state and open files.
  */
 ECI_STAT_ATTR(memory, "%zu", st.memory + sizeof(*ed) +
-	      ed->max_frame * (sizeof(*ed->items) + sizeof(*ed->vals)) +
+	      ed->max_frame * sizeof(*ed->items) +
 	      st.readers * sizeof(struct eci_file));
 
 /* Frames longer than max_frame, each passed on as several groups. */

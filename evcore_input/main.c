@@ -25,6 +25,13 @@
 #include "evcore_input.h"
 
 #define ECI_BIND_MAX	512
+
+/* A record's payload is the input core's struct input_value as it is. */
+static_assert(sizeof(struct input_value) == sizeof(struct evcore_input_value));
+static_assert(offsetof(struct input_value, code) ==
+	      offsetof(struct evcore_input_value, code));
+static_assert(offsetof(struct input_value, value) ==
+	      offsetof(struct evcore_input_value, value));
 /* As evdev's client buffer: 8 packets, at least 64 events. */
 #define ECI_BUF_PACKETS	8
 #define ECI_MIN_BUFFER	64
@@ -116,10 +123,9 @@ static void eci_pass(struct input_handle *handle,
 	for (i = 0; i < count; i++) {
 		if (vals[i].type >= EV_CNT)
 			continue;
-		ed->vals[n].type = vals[i].type;
-		ed->vals[n].code = vals[i].code;
-		ed->vals[n].value = vals[i].value;
+		/* The payload is the input core's value itself. */
 		ed->items[n].src = &ed->src[vals[i].type];
+		ed->items[n].payload = &vals[i];
 		n++;
 		if (n == ed->max_frame || i + 1 == count) {
 			evcore_push_batch(ed->q, ed->items, n, ns);
@@ -144,7 +150,6 @@ static void eci_dev_release(struct device *dev)
 	evcore_queue_put(ed->q);
 	input_free_minor(MINOR(dev->devt));
 	kfree(ed->items);
-	kfree(ed->vals);
 	mutex_destroy(&ed->mutex);
 	kfree(ed);
 }
@@ -215,14 +220,11 @@ static int eci_bind_locked(struct eci_conn *conn)
 	ed->max_frame = min(evcore_queue_max_group(ed->q),
 			    max_t(u32, idev->max_vals, 1));
 	ed->items = kcalloc(ed->max_frame, sizeof(*ed->items), GFP_KERNEL);
-	ed->vals = kcalloc(ed->max_frame, sizeof(*ed->vals), GFP_KERNEL);
 	ret = -ENOMEM;
-	if (!ed->items || !ed->vals)
+	if (!ed->items)
 		goto err_put;
-	for (i = 0; i < ed->max_frame; i++) {
-		ed->items[i].payload = &ed->vals[i];
-		ed->items[i].len = sizeof(ed->vals[i]);
-	}
+	for (i = 0; i < ed->max_frame; i++)
+		ed->items[i].len = sizeof(struct evcore_input_value);
 	for (t = 0; t < EV_CNT; t++) {
 		if (!test_bit(t, idev->evbit))
 			continue;
