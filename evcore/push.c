@@ -93,12 +93,15 @@ static void evcore_store_locked(struct evcore_queue *q,
 				const void *payload, size_t len, u64 now,
 				u32 idx, u32 n)
 {
-	struct evcore_slot *slot = evcore_slot_locked(q, q->head);
-	struct evcore_event *ev = evcore_rec_locked(q, q->head);
+	/* The head is always in the current ring, at head_idx. */
+	struct evcore_slot *slot = &q->ring.slots[q->head_idx];
+	struct evcore_event *ev = (struct evcore_event *)
+		(q->ring.recs + (size_t)q->head_idx * q->record_size);
 	u8 *data = (u8 *)(ev + 1);
 	u32 depth;
 
 	lockdep_assert_held(&q->lock);
+	evcore_touch_slots(q, 1);
 	/* Taken before the lock: never older than the record before. */
 	q->last_ts = max(q->last_ts, now);
 	ev->seq = q->head;
