@@ -81,7 +81,7 @@ TOOLS_ARGS	= -C $(EVCORE_ROOT)/tools PREFIX=$(PREFIX) \
 
 .PHONY: all modules selftests tools deps lint check demo bench check-build \
 	check-debug torture-mutants install install-tests install-dev samples \
-	uninstall headers_install tools-install tools-uninstall \
+	uninstall headers_install tools-install tools-uninstall htmldocs \
 	clean help
 
 all: modules
@@ -114,6 +114,9 @@ bench:
 
 check-build:
 	$(EVCORE_ROOT)/scripts/check-build
+
+htmldocs:
+	$(EVCORE_ROOT)/scripts/htmldocs
 
 # LANES=kasan or LANES=rt runs one of the two debug kernels.
 check-debug:
@@ -230,7 +233,7 @@ clean:
 	if [ -f $(EVCORE_ROOT)/tools/Makefile ]; then $(MAKE) -C $(EVCORE_ROOT)/tools clean; fi
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
 		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants \
-		$(EVCORE_ROOT)/build/samples
+		$(EVCORE_ROOT)/build/samples $(EVCORE_ROOT)/build/htmldocs
 
 # One target per line: "name<TAB>what it does". Printed with printf, so
 # no quoting can end early.
@@ -239,7 +242,8 @@ modules	build evcore.ko, mypoll_misc.ko and the test modules (default)
 selftests	build the kselftests in selftests/mypoll
 tools	build tools/mypollctl and tools/mypoll_demo
 deps	install missing Debian packages (root), extract kernel tools
-lint	checkpatch, sparse (C=2), W=1, kernel-doc, shellcheck, size, as TAP
+lint	checkpatch, sparse (C=2), W=1, kernel-doc, shellcheck, size, htmldocs, as TAP
+htmldocs	the HTML documentation in build/htmldocs/html: Sphinx with the 7.2 tree's kernel-doc and ABI extensions; fails on any warning
 check	deps, build, lint, then the tests in one VM boot, as TAP
 demo	boot a VM and show events arriving from every source
 bench	mypoll against eventfd, pipe, timerfd, evdev in a VM under HPET and TSC, as TAP (BENCH_ARGS: scripts/bench --help)
