@@ -36,7 +36,7 @@
 #define EVCORE_NS "EVCORE"
 #endif
 
-/*
+/**
  * MODULE_IMPORT_NS_EVCORE() - import evcore's symbol namespace
  *
  * MODULE_IMPORT_NS() records "import_ns=<namespace>" in .modinfo, where
