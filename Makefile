@@ -70,8 +70,8 @@ INCLUDEDIR	?= /usr/include
 # (Documentation/driver-api/evcore.rst, "Using evcore from your driver").
 # The staging root is DESTDIR, else INSTALL_MOD_PATH, so that
 # `make install INSTALL_MOD_PATH=...` stages all it installs.
-VERSION		:= $(shell cat $(EVCORE_ROOT)/VERSION)
-EVCORE_DEV	= $(or $(DESTDIR),$(INSTALL_MOD_PATH))/usr/src/evcore-$(VERSION)
+EVCORE_VERSION	:= $(shell cat $(EVCORE_ROOT)/VERSION)
+EVCORE_DEV	= $(or $(DESTDIR),$(INSTALL_MOD_PATH))/usr/src/evcore-$(EVCORE_VERSION)
 DEV_HEADERS	:= linux/evcore.h linux/evcore_compat.h uapi/linux/evcore.h
 DEV_SYMVERS	= $(EVCORE_DEV)/symvers/$(KVER)/Module.symvers
 # samples: the sample driver against this tree's build, installed here.
@@ -179,7 +179,7 @@ samples:
 	rm -rf $(SAMPLES_STAGE)
 	$(MAKE) -f $(EVCORE_ROOT)/Makefile install-dev DESTDIR=$(SAMPLES_STAGE)
 	$(MAKE) -C $(EVCORE_ROOT)/samples/evcore KDIR=$(KDIR) \
-		EVCORE_DIR=$(SAMPLES_STAGE)/usr/src/evcore-$(VERSION)
+		EVCORE_DIR=$(SAMPLES_STAGE)/usr/src/evcore-$(EVCORE_VERSION)
 
 uninstall:
 	$(NEED_KDIR)
@@ -247,7 +247,7 @@ htmldocs	the HTML documentation in build/htmldocs/html: Sphinx with the 7.2 tree
 check	deps, build, lint, then the tests in one VM boot, as TAP
 demo	boot a VM and show events arriving from every source
 bench	mypoll against eventfd, pipe, timerfd, evdev in a VM under HPET and TSC, as TAP (BENCH_ARGS: scripts/bench --help)
-check-build	build against every supported kernel with W=1
+check-build	build against every supported kernel with W=1, the sample driver against each, the kselftests in 6.1 and 7.2 trees, kunit.py (UML)
 check-debug	the tests on two debug kernels: KASAN, and PREEMPT_RT + KCSAN (LANES=kasan or LANES=rt for one)
 torture-mutants	show that the torture case catches each bug in evcore/tests/mutants/, put back in a scratch copy
 install	build and install evcore.ko and mypoll_misc.ko, then install-dev; depmod for the live root only (INSTALL_MOD_PATH: a staging root; MODSIGN_KEY, MODSIGN_CERT: sign them)
