@@ -64,12 +64,26 @@ MODINST_ARGS	:= DEPMOD=true CONFIG_MODULE_SIG_ALL=
 # tools-install and headers_install: DESTDIR is a staging root.
 PREFIX		?= /usr/local
 INCLUDEDIR	?= /usr/include
+
+# What other drivers build against (install-dev): evcore's kernel headers,
+# the same for every kernel, in EVCORE_DEV/include, and the symbols of the
+# evcore.ko built for each kernel in EVCORE_DEV/symvers/KVER/Module.symvers
+# (Documentation/driver-api/evcore.rst, "Using evcore from your driver").
+# The staging root is DESTDIR, else INSTALL_MOD_PATH, so that
+# `make install INSTALL_MOD_PATH=...` stages all it installs.
+EVCORE_VERSION	:= $(shell cat $(EVCORE_ROOT)/VERSION)
+EVCORE_DEV	= $(or $(DESTDIR),$(INSTALL_MOD_PATH))/usr/src/evcore-$(EVCORE_VERSION)
+DEV_HEADERS	:= linux/evcore.h linux/evcore_compat.h uapi/linux/evcore.h
+DEV_SYMVERS	= $(EVCORE_DEV)/symvers/$(KVER)/Module.symvers
+# samples: the sample driver against this tree's build, installed here.
+SAMPLES_STAGE	:= $(EVCORE_ROOT)/build/samples/stage
 TOOLS_ARGS	= -C $(EVCORE_ROOT)/tools PREFIX=$(PREFIX) \
 		  $(if $(DESTDIR),DESTDIR=$(DESTDIR))
 
 .PHONY: all modules selftests tools deps lint check demo bench check-build \
-	check-debug torture-mutants install install-tests uninstall \
-	headers_install tools-install tools-uninstall clean help
+	check-debug torture-mutants install install-tests install-dev samples \
+	uninstall headers_install tools-install tools-uninstall htmldocs \
+	clean help
 
 all: modules
 
@@ -102,6 +116,9 @@ bench:
 check-build:
 	$(EVCORE_ROOT)/scripts/check-build
 
+htmldocs:
+	$(EVCORE_ROOT)/scripts/htmldocs
+
 # LANES=kasan or LANES=rt runs one of the two debug kernels.
 check-debug:
 	$(EVCORE_ROOT)/scripts/check-debug $(foreach l,$(LANES),--lane $(l))
@@ -120,6 +137,7 @@ install:
 	$(call SIGN_MODULES,evcore/evcore mypoll_misc/mypoll_misc \
 		evcore_input/evcore_input)
 	$(DEPMOD_LIVE)
+	$(MAKE) -f $(EVCORE_ROOT)/Makefile install-dev
 
 # The test modules too (evcore_selftest, evcore_torture), for guest-check
 # on an installed system.
@@ -130,6 +148,41 @@ install-tests:
 	$(call SIGN_MODULES,evcore/evcore mypoll_misc/mypoll_misc \
 		evcore_input/evcore_input evcore/tests/evcore_selftest evcore/tests/evcore_torture)
 	$(DEPMOD_LIVE)
+	$(MAKE) -f $(EVCORE_ROOT)/Makefile install-dev
+
+# The headers and the symbols of the evcore.ko built here for KDIR, so that
+# a driver built against them loads with that evcore.ko (CRCs included):
+# install runs this after its own build. Only evcore's exports, named after
+# the module as installed rather than after this build directory.
+install-dev:
+	$(NEED_KDIR)
+	@awk -F '\t' '$$3 ~ /(^|\/)evcore\/evcore$$/ { n++ } END { exit !n }' \
+		$(EVCORE_ROOT)/Module.symvers 2>/dev/null || { \
+		echo "make: no evcore symbols in $(EVCORE_ROOT)/Module.symvers: build for $(KDIR) first (make or make install)" >&2; \
+		exit 1; }
+	@v=$$(modinfo -F vermagic $(EVCORE_ROOT)/evcore/evcore.ko | cut -d ' ' -f 1); \
+	test "$$v" = "$(KVER)" || { \
+		echo "make: evcore/evcore.ko is built for $${v:-no kernel}, not $(KVER) ($(KDIR)): build for it first" >&2; \
+		exit 1; }
+	install -d $(EVCORE_DEV)/include/linux $(EVCORE_DEV)/include/uapi/linux \
+		$(dir $(DEV_SYMVERS))
+	$(foreach h,$(DEV_HEADERS),install -m 0644 \
+		$(EVCORE_ROOT)/include/$(h) $(EVCORE_DEV)/include/$(h) &&) :
+	awk -F '\t' -v OFS='\t' '$$3 ~ /(^|\/)evcore\/evcore$$/ { \
+		$$3 = "evcore/evcore"; print }' $(EVCORE_ROOT)/Module.symvers \
+		> $(DEV_SYMVERS).tmp
+	mv $(DEV_SYMVERS).tmp $(DEV_SYMVERS)
+	chmod 0644 $(DEV_SYMVERS)
+
+# samples/evcore built as a driver outside this project would be: against
+# this tree's build (make or make modules first) installed with install-dev
+# into build/samples/stage, and nothing else of it.
+samples:
+	$(NEED_KDIR)
+	rm -rf $(SAMPLES_STAGE)
+	$(MAKE) -f $(EVCORE_ROOT)/Makefile install-dev DESTDIR=$(SAMPLES_STAGE)
+	$(MAKE) -C $(EVCORE_ROOT)/samples/evcore KDIR=$(KDIR) \
+		EVCORE_DIR=$(SAMPLES_STAGE)/usr/src/evcore-$(EVCORE_VERSION)
 
 uninstall:
 	$(NEED_KDIR)
@@ -140,6 +193,15 @@ uninstall:
 		$(MODDIR)/evcore_input \
 		$(MODDIR)/bench 2>/dev/null
 	$(DEPMOD_LIVE)
+	rm -f $(DEV_SYMVERS)
+	-rmdir $(dir $(DEV_SYMVERS)) $(EVCORE_DEV)/symvers 2>/dev/null
+	@# The headers serve every kernel: they go with the last symbols.
+	if [ ! -d $(EVCORE_DEV)/symvers ]; then \
+		rm -f $(addprefix $(EVCORE_DEV)/include/,$(DEV_HEADERS)); \
+		for d in include/uapi/linux include/uapi include/linux include; \
+		do rmdir $(EVCORE_DEV)/$$d 2>/dev/null || :; done; \
+		rmdir $(EVCORE_DEV) 2>/dev/null || :; \
+	fi
 
 # The uapi headers, for userspace programs using the ioctls and records.
 headers_install:
@@ -171,9 +233,14 @@ clean:
 			$(EVCORE_ROOT)/.*.cmd; \
 	fi
 	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean
+	find $(EVCORE_ROOT)/samples \( -name '*.o' -o -name '*.ko' \
+		-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
+		-o -name 'modules.order' -o -name 'Module.symvers' \) -delete
+	rm -f $(EVCORE_ROOT)/samples/evcore/evcore_sample_test
 	if [ -f $(EVCORE_ROOT)/tools/Makefile ]; then $(MAKE) -C $(EVCORE_ROOT)/tools clean; fi
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
-		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants
+		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants \
+		$(EVCORE_ROOT)/build/samples $(EVCORE_ROOT)/build/htmldocs
 
 # One target per line: "name<TAB>what it does". Printed with printf, so
 # no quoting can end early.
@@ -182,16 +249,19 @@ modules	build evcore.ko, mypoll_misc.ko, evcore_input.ko and the test modules (d
 selftests	build the kselftests in selftests/mypoll
 tools	build tools/mypollctl and tools/mypoll_demo
 deps	install missing Debian packages (root), extract kernel tools
-lint	checkpatch, sparse (C=2), W=1, kernel-doc, shellcheck, size, as TAP
+lint	checkpatch, sparse (C=2), W=1, kernel-doc, shellcheck, size, htmldocs, as TAP
+htmldocs	the HTML documentation in build/htmldocs/html: Sphinx with the 7.2 tree's kernel-doc and ABI extensions; fails on any warning
 check	deps, build, lint, then the tests in one VM boot, as TAP
 demo	boot a VM and show events arriving from every source
 bench	mypoll against eventfd, pipe, timerfd, evdev in a VM under HPET and TSC, as TAP (BENCH_ARGS: scripts/bench --help)
-check-build	build against every supported kernel with W=1
+check-build	build against every supported kernel with W=1, the sample driver against each, the kselftests in 6.1 and 7.2 trees, kunit.py (UML)
 check-debug	the tests on two debug kernels: KASAN, and PREEMPT_RT + KCSAN (LANES=kasan or LANES=rt for one)
 torture-mutants	show that the torture case catches each bug in evcore/tests/mutants/, put back in a scratch copy
-install	build and install evcore.ko, mypoll_misc.ko and evcore_input.ko; depmod for the live root only (INSTALL_MOD_PATH: a staging root; MODSIGN_KEY, MODSIGN_CERT: sign them)
-install-tests	install the test modules as well
-uninstall	remove what install and install-tests installed
+install	build and install evcore.ko, mypoll_misc.ko and evcore_input.ko, then install-dev; depmod for the live root only (INSTALL_MOD_PATH: a staging root; MODSIGN_KEY, MODSIGN_CERT: sign them)
+install-tests	install the test modules as well, then install-dev
+install-dev	for other drivers: the headers and this build's symbols into $$(DESTDIR)/usr/src/evcore-VERSION (DESTDIR, else INSTALL_MOD_PATH)
+samples	build samples/evcore against this build installed with install-dev into build/samples/stage
+uninstall	remove what install, install-tests and install-dev installed
 headers_install	the uapi headers into $$(DESTDIR)$$(INCLUDEDIR)/linux (INCLUDEDIR: /usr/include)
 tools-install	mypollctl, its man page and completion, the udev rule and sysusers file (DESTDIR, PREFIX: /usr/local)
 tools-uninstall	remove what tools-install installed

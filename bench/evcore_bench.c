@@ -118,7 +118,7 @@ static void __exit evcore_bench_exit(void)
 }
 module_exit(evcore_bench_exit);
 
-MODULE_IMPORT_NS(EVCORE_NS);
+MODULE_IMPORT_NS_EVCORE();
 MODULE_DESCRIPTION("evcore benchmark: push cost with many idle readers");
 MODULE_AUTHOR("evcore developers");
 MODULE_LICENSE("GPL");

@@ -593,7 +593,7 @@ static void __exit mypoll_exit(void)
 }
 module_exit(mypoll_exit);
 
-MODULE_IMPORT_NS(EVCORE_NS);
+MODULE_IMPORT_NS_EVCORE();
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Pollable event device with timer, trigger and write sources");
 MODULE_AUTHOR("evcore developers");

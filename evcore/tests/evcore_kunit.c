@@ -71,7 +71,7 @@ static struct kunit_suite evt_kunit_suite = {
 
 kunit_test_suite(evt_kunit_suite);
 
-MODULE_IMPORT_NS(EVCORE_NS);
+MODULE_IMPORT_NS_EVCORE();
 MODULE_DESCRIPTION("KUnit tests for evcore");
 MODULE_AUTHOR("evcore developers");
 MODULE_LICENSE("GPL");

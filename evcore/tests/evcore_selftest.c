@@ -121,7 +121,7 @@ static void __exit evt_selftest_exit(void)
 module_init(evt_selftest_init);
 module_exit(evt_selftest_exit);
 
-MODULE_IMPORT_NS(EVCORE_NS);
+MODULE_IMPORT_NS_EVCORE();
 MODULE_DESCRIPTION("evcore self-test: checks the event core at load time");
 MODULE_AUTHOR("evcore developers");
 MODULE_LICENSE("GPL");

@@ -12,6 +12,7 @@
  */
 
 #include <linux/completion.h>
+#include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/err.h>
@@ -3110,8 +3111,13 @@ static void evt_unregister_frees_queue(struct evt_ctx *ctx, bool use_timer)
 	}
 	EVT_NOTE(ctx, "%d of %d unregisters began with a push held in the window",
 		 held_during, EVT_FREE_ROUNDS);
-	/* The thread is always inside a held push when the unregister starts. */
-	if (!use_timer)
+	/*
+	 * On another CPU the thread is always inside a held push when the
+	 * unregister starts. With one CPU (UML, as kunit.py runs it) it runs
+	 * only while this thread waits, and leaves the probe before it
+	 * yields: the window is never held there.
+	 */
+	if (!use_timer && num_online_cpus() > 1)
 		EVT_EXPECT(ctx, held_during > 0);
 	kfree(f);
 }

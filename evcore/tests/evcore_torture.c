@@ -1758,7 +1758,7 @@ static void __exit tt_exit(void)
 module_init(tt_init);
 module_exit(tt_exit);
 
-MODULE_IMPORT_NS(EVCORE_NS);
+MODULE_IMPORT_NS_EVCORE();
 MODULE_DESCRIPTION("evcore torture test: every operation against every other");
 MODULE_AUTHOR("evcore developers");
 MODULE_LICENSE("GPL");

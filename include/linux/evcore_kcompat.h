@@ -1,15 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel API shims for drivers built out of tree on older kernels, written
- * against the newest API: evcore's own test and driver modules include it,
- * and so may any other driver; <linux/evcore.h> does not. The
- * EVCORE_COMPAT_* flags come from <linux/evcore_compat.h>.
+ * Kernel API shims for evcore's own modules (mypoll_misc, the tests, the
+ * benchmark) built out of tree on older kernels, written against the newest
+ * API; <linux/evcore.h> does not include it. The EVCORE_COMPAT_* flags come
+ * from <linux/evcore_compat.h>, and only a module built by evcore's Kbuild
+ * has them: it is not installed for other drivers.
  */
 #ifndef _LINUX_EVCORE_KCOMPAT_H
 #define _LINUX_EVCORE_KCOMPAT_H
 
 #include <linux/evcore_compat.h>
 #include <linux/hrtimer.h>
+
+/*
+ * Without the flags an older kernel would get the newest API here, and
+ * fail somewhere less clear.
+ */
+#ifndef EVCORE_COMPAT_KNOWN
+#error "<linux/evcore_kcompat.h> is for modules built by evcore's Kbuild"
+#endif
 
 #ifdef EVCORE_COMPAT_NO_HRTIMER_SETUP
 /*
