@@ -155,15 +155,16 @@ clean:
 	if [ -f "$(KDIR)/Makefile" ]; then \
 		$(MAKE) $(KBUILD_ARGS) clean; \
 	else \
-		find $(EVCORE_ROOT)/evcore $(EVCORE_ROOT)/mypoll_misc \
-			$(EVCORE_ROOT)/bench \( -name '*.o' -o -name '*.ko' \
+		find $(wildcard $(EVCORE_ROOT)/evcore $(EVCORE_ROOT)/mypoll_misc \
+			$(EVCORE_ROOT)/bench) \( -name '*.o' -o -name '*.ko' \
 			-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
 			-o -name '*.a' -o -name 'modules.order' \) -delete; \
 		rm -rf $(EVCORE_ROOT)/include/generated $(EVCORE_ROOT)/.tmp_versions; \
 		rm -f $(EVCORE_ROOT)/Module.symvers $(EVCORE_ROOT)/modules.order \
 			$(EVCORE_ROOT)/.*.cmd; \
 	fi
-	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean
+	if [ -d $(EVCORE_ROOT)/selftests/mypoll ]; then \
+		$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean; fi
 	if [ -f $(EVCORE_ROOT)/tools/Makefile ]; then $(MAKE) -C $(EVCORE_ROOT)/tools clean; fi
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
 		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants
