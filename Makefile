@@ -68,7 +68,7 @@ TOOLS_ARGS	= -C $(EVCORE_ROOT)/tools PREFIX=$(PREFIX) \
 
 .PHONY: all modules selftests tools deps lint check demo bench check-build \
 	check-debug torture-mutants install install-tests uninstall \
-	headers_install tools-install tools-uninstall clean help
+	headers_install tools-install tools-uninstall deb clean help
 
 all: modules
 
@@ -149,6 +149,11 @@ tools-install:
 tools-uninstall:
 	$(MAKE) $(TOOLS_ARGS) uninstall
 
+# evcore-dkms and mypoll-utils, by dpkg-buildpackage in a scratch copy of
+# the tree; the .debs land in build/deb/.
+deb:
+	$(EVCORE_ROOT)/scripts/deb
+
 # Works with no kernel headers at all: kbuild cleans when KDIR is a kernel
 # tree; what it would remove is removed by name otherwise.
 clean:
@@ -167,7 +172,8 @@ clean:
 		$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean; fi
 	if [ -f $(EVCORE_ROOT)/tools/Makefile ]; then $(MAKE) -C $(EVCORE_ROOT)/tools clean; fi
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
-		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants
+		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants \
+		$(EVCORE_ROOT)/build/deb
 
 # One target per line: "name<TAB>what it does". Printed with printf, so
 # no quoting can end early.
@@ -189,6 +195,7 @@ uninstall	remove what install and install-tests installed
 headers_install	the uapi headers into $$(DESTDIR)$$(INCLUDEDIR)/linux (INCLUDEDIR: /usr/include)
 tools-install	mypollctl, its man page and completion, the udev rule and sysusers file (DESTDIR, PREFIX: /usr/local)
 tools-uninstall	remove what tools-install installed
+deb	build the Debian packages evcore-dkms and mypoll-utils in a scratch copy (dpkg-buildpackage), into build/deb/
 clean	remove build products (not build/ksrc); works without kernel headers
 help	this list
 endef
