@@ -68,7 +68,8 @@ TOOLS_ARGS	= -C $(EVCORE_ROOT)/tools PREFIX=$(PREFIX) \
 
 .PHONY: all modules selftests tools deps lint check demo bench check-build \
 	check-debug torture-mutants install install-tests uninstall \
-	headers_install tools-install tools-uninstall deb clean help
+	headers_install tools-install tools-uninstall deb check-package clean \
+	help
 
 all: modules
 
@@ -154,6 +155,9 @@ tools-uninstall:
 deb:
 	$(EVCORE_ROOT)/scripts/deb
 
+check-package:
+	$(EVCORE_ROOT)/scripts/check-package
+
 # Works with no kernel headers at all: kbuild cleans when KDIR is a kernel
 # tree; what it would remove is removed by name otherwise.
 clean:
@@ -173,7 +177,7 @@ clean:
 	if [ -f $(EVCORE_ROOT)/tools/Makefile ]; then $(MAKE) -C $(EVCORE_ROOT)/tools clean; fi
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
 		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants \
-		$(EVCORE_ROOT)/build/deb
+		$(EVCORE_ROOT)/build/deb $(EVCORE_ROOT)/build/check-package
 
 # One target per line: "name<TAB>what it does". Printed with printf, so
 # no quoting can end early.
@@ -196,6 +200,7 @@ headers_install	the uapi headers into $$(DESTDIR)$$(INCLUDEDIR)/linux (INCLUDEDI
 tools-install	mypollctl, its man page and completion, the udev rule and sysusers file (DESTDIR, PREFIX: /usr/local)
 tools-uninstall	remove what tools-install installed
 deb	build the Debian packages evcore-dkms and mypoll-utils in a scratch copy (dpkg-buildpackage), into build/deb/
+check-package	build the packages, lintian, DKMS build into a private tree, load and use them in a VM, as TAP
 clean	remove build products (not build/ksrc); works without kernel headers
 help	this list
 endef
