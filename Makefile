@@ -82,8 +82,8 @@ TOOLS_ARGS	= -C $(EVCORE_ROOT)/tools PREFIX=$(PREFIX) \
 
 .PHONY: all modules selftests tools deps lint check demo bench check-build \
 	check-debug torture-mutants install install-tests install-dev samples \
-	uninstall headers_install tools-install tools-uninstall htmldocs \
-	clean help
+	uninstall headers_install tools-install tools-uninstall htmldocs deb \
+	check-package clean help
 
 all: modules
 
@@ -217,30 +217,41 @@ tools-install:
 tools-uninstall:
 	$(MAKE) $(TOOLS_ARGS) uninstall
 
+# evcore-dkms and mypoll-utils, by dpkg-buildpackage in a scratch copy of
+# the tree; the .debs land in build/deb/.
+deb:
+	$(EVCORE_ROOT)/scripts/deb
+
+check-package:
+	$(EVCORE_ROOT)/scripts/check-package
+
 # Works with no kernel headers at all: kbuild cleans when KDIR is a kernel
 # tree; what it would remove is removed by name otherwise.
 clean:
 	if [ -f "$(KDIR)/Makefile" ]; then \
 		$(MAKE) $(KBUILD_ARGS) clean; \
 	else \
-		find $(EVCORE_ROOT)/evcore $(EVCORE_ROOT)/mypoll_misc \
+		find $(wildcard $(EVCORE_ROOT)/evcore $(EVCORE_ROOT)/mypoll_misc \
 			$(EVCORE_ROOT)/evcore_input \
-			$(EVCORE_ROOT)/bench \( -name '*.o' -o -name '*.ko' \
+			$(EVCORE_ROOT)/bench) \( -name '*.o' -o -name '*.ko' \
 			-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
 			-o -name '*.a' -o -name 'modules.order' \) -delete; \
 		rm -rf $(EVCORE_ROOT)/include/generated $(EVCORE_ROOT)/.tmp_versions; \
 		rm -f $(EVCORE_ROOT)/Module.symvers $(EVCORE_ROOT)/modules.order \
 			$(EVCORE_ROOT)/.*.cmd; \
 	fi
-	$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean
-	find $(EVCORE_ROOT)/samples \( -name '*.o' -o -name '*.ko' \
+	if [ -d $(EVCORE_ROOT)/selftests/mypoll ]; then \
+		$(MAKE) -C $(EVCORE_ROOT)/selftests/mypoll clean; fi
+	if [ -d $(EVCORE_ROOT)/samples ]; then \
+		find $(EVCORE_ROOT)/samples \( -name '*.o' -o -name '*.ko' \
 		-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
-		-o -name 'modules.order' -o -name 'Module.symvers' \) -delete
+		-o -name 'modules.order' -o -name 'Module.symvers' \) -delete; fi
 	rm -f $(EVCORE_ROOT)/samples/evcore/evcore_sample_test
 	if [ -f $(EVCORE_ROOT)/tools/Makefile ]; then $(MAKE) -C $(EVCORE_ROOT)/tools clean; fi
 	rm -rf $(EVCORE_ROOT)/build/check $(EVCORE_ROOT)/build/demo \
 		$(EVCORE_ROOT)/build/vm $(EVCORE_ROOT)/build/torture-mutants \
-		$(EVCORE_ROOT)/build/samples $(EVCORE_ROOT)/build/htmldocs
+		$(EVCORE_ROOT)/build/samples $(EVCORE_ROOT)/build/htmldocs \
+		$(EVCORE_ROOT)/build/deb $(EVCORE_ROOT)/build/check-package
 
 # One target per line: "name<TAB>what it does". Printed with printf, so
 # no quoting can end early.
@@ -265,6 +276,8 @@ uninstall	remove what install, install-tests and install-dev installed
 headers_install	the uapi headers into $$(DESTDIR)$$(INCLUDEDIR)/linux (INCLUDEDIR: /usr/include)
 tools-install	mypollctl, its man page and completion, the udev rule and sysusers file (DESTDIR, PREFIX: /usr/local)
 tools-uninstall	remove what tools-install installed
+deb	build the Debian packages evcore-dkms and mypoll-utils in a scratch copy (dpkg-buildpackage), into build/deb/
+check-package	build the packages, lintian, DKMS build into a private tree, load and use them in a VM, as TAP
 clean	remove build products (not build/ksrc); works without kernel headers
 help	this list
 endef

@@ -410,6 +410,6 @@ module_exit(eci_exit);
 MODULE_DESCRIPTION("Input events through the evcore event queue");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(EVCORE_VERSION);
-MODULE_IMPORT_NS(EVCORE_NS);
+MODULE_IMPORT_NS_EVCORE();
 /* eventN exists first, so evcoreN takes its number. */
 MODULE_SOFTDEP("pre: evdev");

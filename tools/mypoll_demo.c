@@ -5,14 +5,16 @@
  * timer), then overflow the queue under both drop policies to show the
  * loss records, and print the statistics.
  *
- * It uses only the uapi headers: build it with -I include/uapi. Run it as
- * root with mypoll_misc loaded: mypoll_demo [DEVICE]. It restores the queue
- * size and policy it changes, and exits non-zero when the device does not
- * behave as shown.
+ * It uses only the uapi headers: build it with -I include/uapi (and
+ * -DEVCORE_VERSION='"x.y.z"', as tools/Makefile does). Run it as root with
+ * mypoll_misc loaded: mypoll_demo [DEVICE]. It restores the queue size and
+ * policy it changes, and exits 1 when the device does not behave as shown,
+ * 2 on a usage error.
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,10 @@
 
 #include <linux/evcore.h>
 #include <linux/mypoll.h>
+
+#ifndef EVCORE_VERSION
+#error "build with -DEVCORE_VERSION='\"x.y.z\"' (tools/Makefile reads VERSION)"
+#endif
 
 #define DEFAULT_DEVICE	"/dev/mypoll"
 #define WAIT_MS		5000	/* longest wait for one event */
@@ -331,9 +337,49 @@ static void print_stats(void)
 	      "both overflows counted");
 }
 
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'v' },
+	{ }
+};
+
+/* The device to show, from the command line; exits on --help, --version. */
+static const char *parse_args(int argc, char **argv)
+{
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "hv", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			printf("Usage: mypoll_demo [DEVICE]\n"
+			       "Show /dev/mypoll at work: events from every source through epoll,\n"
+			       "an overflow under drop-newest and drop-oldest, the statistics.\n"
+			       "DEVICE defaults to " DEFAULT_DEVICE ".\n"
+			       "Run it as root with mypoll_misc loaded.\n"
+			       "It restores what it changes. Exit status: 0 when the device behaved\n"
+			       "as shown, 1 when it did not, 2 on a usage error.\n\n"
+			       "  -h, --help     show this help and exit\n"
+			       "  -v, --version  show the version and exit\n");
+			exit(0);
+		case 'v':
+			printf("mypoll_demo (evcore) " EVCORE_VERSION "\n");
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'mypoll_demo --help' for more information.\n");
+			exit(2);
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "mypoll_demo: too many arguments\n"
+			"Try 'mypoll_demo --help' for more information.\n");
+		exit(2);
+	}
+	return optind < argc ? argv[optind] : DEFAULT_DEVICE;
+}
+
 int main(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : DEFAULT_DEVICE;
+	const char *path = parse_args(argc, argv);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI };
 	__u32 old_size, old_policy, size = DEMO_QUEUE;
 	unsigned long long lost = 0;

@@ -1,71 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mypollctl: control and inspect /dev/mypoll through its ioctls.
+ * mypollctl: control /dev/mypoll and watch its events from the command line,
+ * in the manner of libgpiod's gpioset and gpiomon.
  *
- * Queries open the device read-only; controls open it for writing, which
- * the device-wide ioctls require. Build it with the project's uapi headers
- * first on the include path (-I include/uapi).
+ * Every argument is checked before the device is opened: a wrong command
+ * line exits with status 2 whether or not the module is loaded. What the
+ * device refuses exits with status 1 and a message saying why, in the
+ * device's terms (the limit, the privilege, the policy). Builds with only
+ * the uapi headers: -I include/uapi, and -DEVCORE_VERSION='"x.y.z"' from
+ * the file VERSION (tools/Makefile passes it).
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
-#include <poll.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <linux/mypoll.h>
+#include "mypollctl.h"
 
-#define DEFAULT_DEVICE		"/dev/mypoll"
-#define READ_TIMEOUT_MS		5000
+#ifndef EVCORE_VERSION
+#error "build with -DEVCORE_VERSION='\"x.y.z\"' (tools/Makefile reads VERSION)"
+#endif
 
-static const char *progname = "mypollctl";
+#define DEFAULT_DEVICE	"/dev/mypoll"
 
-static const char * const policy_names[] = {
+const char * const policy_names[3] = {
 	[EVCORE_POLICY_DROP_NEWEST] = "drop-newest",
 	[EVCORE_POLICY_DROP_OLDEST] = "drop-oldest",
 	[EVCORE_POLICY_BLOCK] = "block",
 };
 
-static const char * const mode_names[] = {
+const char * const mode_names[2] = {
 	[MYPOLL_TIMER_WORK] = "work",
 	[MYPOLL_TIMER_HRTIMER] = "hrtimer",
 };
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-static void print_help(FILE *f)
-{
-	fprintf(f,
-		"usage: %s [-d DEVICE] COMMAND [ARGS]\n"
-		"\n"
-		"  start [work|hrtimer] [PERIOD_US]  (re)start the timer; unset values are kept\n"
-		"  stop                              stop the timer\n"
-		"  trigger N                         queue N manual events (1..%d)\n"
-		"  stats                             print the device statistics\n"
-		"  reset                             zero the statistics\n"
-		"  policy [NAME]                     print or set the overflow policy\n"
-		"                                    (drop-newest, drop-oldest, block)\n"
-		"  size [N]                          print or set the queue size in events\n"
-		"  timer                             print the timer state\n"
-		"  read [N]                          read and print N events (default 1),\n"
-		"                                    waiting up to %d ms for each\n"
-		"\n"
-		"DEVICE defaults to %s.\n",
-		progname, MYPOLL_TRIGGER_MAX, READ_TIMEOUT_MS, DEFAULT_DEVICE);
-}
-
-static const char *name_of(const char * const *names, size_t n, uint32_t v)
+const char *name_of(const char * const *names, size_t n, unsigned int v)
 {
 	return v < n && names[v] ? names[v] : "unknown";
 }
 
-static int lookup(const char * const *names, size_t n, const char *s)
+int name_index(const char * const *names, size_t n, const char *s)
 {
 	size_t i;
 
@@ -75,289 +57,298 @@ static int lookup(const char * const *names, size_t n, const char *s)
 	return -1;
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *val)
+/* A decimal number, nothing else: no sign, no space, no suffix. */
+static int parse_ull(const char *s, unsigned long long *val)
 {
 	unsigned long long v;
 	char *end;
 
-	if (!*s || *s == '-')
+	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
 		return -1;
 	*val = v;
 	return 0;
 }
 
-static int fail(const char *what)
+/*
+ * A number from @min to @max, or a usage error naming @what; a @max of
+ * UINT32_MAX or more is the type's limit, left to the device to narrow.
+ */
+int parse_range(const char *s, const char *what, unsigned long long min,
+		unsigned long long max, unsigned long long *val)
 {
-	fprintf(stderr, "%s: %s: %s\n", progname, what, strerror(errno));
-	return 1;
-}
+	char range[64];
 
-static int bad_arg(const char *what, const char *arg)
-{
-	fprintf(stderr, "%s: %s: invalid argument '%s'\n", progname, what,
-		arg);
-	return 2;
-}
-
-static int cmd_timer(int fd)
-{
-	struct mypoll_timer t;
-
-	if (ioctl(fd, MYPOLL_IOC_TIMER_GET, &t))
-		return fail("MYPOLL_IOC_TIMER_GET");
-	printf("mode: %s\nrunning: %u\nperiod_us: %llu\n",
-	       name_of(mode_names, ARRAY_SIZE(mode_names), t.mode),
-	       t.running, (unsigned long long)t.period_us);
+	if (max >= UINT32_MAX)
+		snprintf(range, sizeof(range), "%llu or more", min);
+	else
+		snprintf(range, sizeof(range), "%llu to %llu", min, max);
+	if (parse_ull(s, val))
+		return usage_err("invalid %s '%s' (a number, %s)", what, s,
+				 range);
+	if (*val < min || *val > max)
+		return usage_err("%s %s out of range: %s", what, s, range);
 	return 0;
 }
 
-static int cmd_start(int fd, int argc, char **argv)
+static void print_help(void)
 {
-	struct mypoll_timer t;
-	uint64_t period;
-	int i, mode;
+	size_t i;
+	char buf[64];
 
-	if (ioctl(fd, MYPOLL_IOC_TIMER_GET, &t))
-		return fail("MYPOLL_IOC_TIMER_GET");
-	for (i = 0; i < argc; i++) {
-		mode = lookup(mode_names, ARRAY_SIZE(mode_names), argv[i]);
-		if (mode >= 0) {
-			t.mode = mode;
-		} else if (!parse_u64(argv[i], MYPOLL_PERIOD_US_MAX,
-				      &period)) {
-			t.period_us = period;
-		} else {
-			return bad_arg("start", argv[i]);
-		}
+	printf("Usage: " PROGNAME " [OPTION]... COMMAND [ARG]...\n"
+	       "Control /dev/mypoll and watch its events.\n\n"
+	       "Commands:\n");
+	for (i = 0; i < n_commands; i++) {
+		snprintf(buf, sizeof(buf), "%s %s", commands[i].name,
+			 commands[i].args);
+		printf("  %-30s %s\n", buf, commands[i].help);
 	}
-	t.running = 0;
-	if (ioctl(fd, MYPOLL_IOC_TIMER_START, &t))
-		return fail("MYPOLL_IOC_TIMER_START");
-	return 0;
+	printf("\nOptions:\n"
+	       "  -d, --device=PATH      the device (default " DEFAULT_DEVICE ")\n"
+	       "  -j, --json             JSON output: one object per line\n"
+	       "  -n, --count=N          watch, read: stop after N events\n"
+	       "  -f, --filter=SOURCES   watch, read: only these sources, a comma-separated\n"
+	       "                         list of timer, manual, write (or all, none)\n"
+	       "  -w, --watermark=N      watch, read: wait for N events at a time\n"
+	       "  -b, --banner           watch: say on stderr when watching has begun\n"
+	       "  -l, --localtime        text output: timestamps as local wall-clock time\n"
+	       "  -u, --utc              text output: timestamps as UTC wall-clock time\n"
+	       "  -h, --help             show this help and exit\n"
+	       "  -v, --version          show the version and exit\n\n"
+	       "Policies: drop-newest, drop-oldest, block. Timer modes: work, hrtimer.\n"
+	       "Exit status: 0 success, 1 the device or the system refused, 2 usage error.\n"
+	       "See mypollctl(1).\n");
 }
 
-static int cmd_trigger(int fd, const char *arg)
+/* A comma-separated list of source names into filter bits. */
+static int parse_filter(const char *s, __u64 *filter)
 {
-	uint64_t n;
-	__u32 count;
-	int queued;
+	char buf[128], *tok, *save;
+	int id;
 
-	if (parse_u64(arg, UINT32_MAX, &n))
-		return bad_arg("trigger", arg);
-	count = n;
-	queued = ioctl(fd, MYPOLL_IOC_TRIGGER, &count);
-	if (queued < 0)
-		return fail("MYPOLL_IOC_TRIGGER");
-	printf("queued %d of %u\n", queued, count);
-	return 0;
-}
-
-static int cmd_stats(int fd)
-{
-	struct mypoll_stats st;
-
-	if (ioctl(fd, MYPOLL_IOC_GET_STATS, &st))
-		return fail("MYPOLL_IOC_GET_STATS");
-	printf("generated: %llu\n", (unsigned long long)st.generated);
-	printf("queued: %llu\n", (unsigned long long)st.queued);
-	printf("dropped: %llu\n", (unsigned long long)st.dropped);
-	printf("dropped_full: %llu\n", (unsigned long long)st.dropped_full);
-	printf("overwritten: %llu\n", (unsigned long long)st.overwritten);
-	printf("would_block: %llu\n", (unsigned long long)st.would_block);
-	printf("read: %llu\n", (unsigned long long)st.read);
-	printf("manual: %llu\n", (unsigned long long)st.manual);
-	printf("timer: %llu\n", (unsigned long long)st.timer);
-	printf("timer_missed: %llu\n", (unsigned long long)st.timer_missed);
-	printf("write: %llu\n", (unsigned long long)st.write);
-	printf("event_sequence: %llu\n",
-	       (unsigned long long)st.event_sequence);
-	printf("queue_depth: %u\n", st.queue_depth);
-	printf("queue_size: %u\n", st.queue_size);
-	printf("high_water: %u\n", st.high_water);
-	printf("readers: %u\n", st.readers);
-	printf("policy: %s\n",
-	       name_of(policy_names, ARRAY_SIZE(policy_names), st.policy));
-	return 0;
-}
-
-static int cmd_policy(int fd, const char *arg)
-{
-	__u32 policy;
-	int p;
-
-	if (!arg) {
-		if (ioctl(fd, MYPOLL_IOC_GET_POLICY, &policy))
-			return fail("MYPOLL_IOC_GET_POLICY");
-		printf("%s\n",
-		       name_of(policy_names, ARRAY_SIZE(policy_names), policy));
+	if (strlen(s) >= sizeof(buf))
+		return usage_err("invalid filter '%s'", s);
+	strcpy(buf, s);
+	*filter = 0;
+	if (!strcmp(s, "all")) {
+		*filter = MYPOLL_SOURCES_ALL;
 		return 0;
 	}
-	p = lookup(policy_names, ARRAY_SIZE(policy_names), arg);
-	if (p < 0)
-		return bad_arg("policy", arg);
-	policy = p;
-	if (ioctl(fd, MYPOLL_IOC_SET_POLICY, &policy))
-		return fail("MYPOLL_IOC_SET_POLICY");
-	return 0;
-}
-
-static int cmd_size(int fd, const char *arg)
-{
-	uint64_t n;
-	__u32 size;
-
-	if (!arg) {
-		if (ioctl(fd, MYPOLL_IOC_GET_QUEUE_SIZE, &size))
-			return fail("MYPOLL_IOC_GET_QUEUE_SIZE");
-		printf("%u\n", size);
+	if (!strcmp(s, "none"))
 		return 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		id = source_by_name(tok);
+		if (id < 0) {
+			usage_err("invalid source '%s' in filter '%s' (timer, manual, write; or all, none)",
+				  tok, s);
+			return EXIT_USAGE;
+		}
+		*filter |= 1ULL << id;
 	}
-	if (parse_u64(arg, UINT32_MAX, &n))
-		return bad_arg("size", arg);
-	size = n;
-	if (ioctl(fd, MYPOLL_IOC_SET_QUEUE_SIZE, &size))
-		return fail("MYPOLL_IOC_SET_QUEUE_SIZE");
+	if (!*filter)
+		return usage_err("invalid filter '%s'", s);
 	return 0;
 }
 
-static void print_event(const struct mypoll_event *ev)
+static const struct option long_opts[] = {
+	{ "device", required_argument, NULL, 'd' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "count", required_argument, NULL, 'n' },
+	{ "filter", required_argument, NULL, 'f' },
+	{ "watermark", required_argument, NULL, 'w' },
+	{ "banner", no_argument, NULL, 'b' },
+	{ "localtime", no_argument, NULL, 'l' },
+	{ "utc", no_argument, NULL, 'u' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'v' },
+	{ }
+};
+
+/* The options, wherever they are; the first word left is the command. */
+static int parse_options(int argc, char **argv, struct ctl *ctl,
+			 const char **follow_opt)
 {
-	const struct evcore_event *h = &ev->hdr;
-	unsigned int i, len;
+	unsigned long long v;
+	int opt;
 
-	if (h->flags & EVCORE_EVENT_LOSS) {
-		printf("seq=%llu loss lost=%llu\n",
-		       (unsigned long long)h->seq,
-		       (unsigned long long)h->lost);
-		return;
-	}
-	printf("seq=%llu source=%u source_seq=%llu ts=%llu aux=%u len=%u",
-	       (unsigned long long)h->seq, h->source_id,
-	       (unsigned long long)h->source_seq,
-	       (unsigned long long)h->timestamp_ns, h->aux, h->payload_len);
-	len = h->payload_len < MYPOLL_PAYLOAD_MAX ? h->payload_len :
-						   MYPOLL_PAYLOAD_MAX;
-	if (len) {
-		printf(" payload=");
-		for (i = 0; i < len; i++)
-			printf("%02x", ev->payload[i]);
-	}
-	printf("\n");
-}
-
-static int cmd_read(int fd, const char *arg)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	struct mypoll_event ev;
-	uint64_t n = 1, i;
-	ssize_t ret;
-	int pr;
-
-	if (arg && (parse_u64(arg, UINT32_MAX, &n) || !n))
-		return bad_arg("read", arg);
-	for (i = 0; i < n; i++) {
-		pr = poll(&pfd, 1, READ_TIMEOUT_MS);
-		if (pr < 0)
-			return fail("poll");
-		if (!pr) {
-			fprintf(stderr, "%s: read: no event within %d ms\n",
-				progname, READ_TIMEOUT_MS);
-			return 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":d:jn:f:w:bluhv", long_opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			ctl->device = optarg;
+			break;
+		case 'j':
+			ctl->json = true;
+			break;
+		case 'n':
+			if (parse_range(optarg, "count", 1, UINT32_MAX, &v))
+				return EXIT_USAGE;
+			ctl->count = v;
+			*follow_opt = "--count";
+			break;
+		case 'f':
+			if (parse_filter(optarg, &ctl->filter))
+				return EXIT_USAGE;
+			ctl->set_filter = true;
+			*follow_opt = "--filter";
+			break;
+		case 'w':
+			if (parse_range(optarg, "watermark", 1, UINT32_MAX, &v))
+				return EXIT_USAGE;
+			ctl->watermark = v;
+			*follow_opt = "--watermark";
+			break;
+		case 'b':
+			ctl->banner = true;
+			break;
+		case 'l':
+			ctl->time = TS_LOCAL;
+			break;
+		case 'u':
+			ctl->time = TS_UTC;
+			break;
+		case 'h':
+			print_help();
+			exit(0);
+		case 'v':
+			printf(PROGNAME " (evcore) " EVCORE_VERSION "\n");
+			exit(0);
+		case ':':
+			return usage_err("option '%s' needs an argument",
+					 argv[optind - 1]);
+		default:
+			return usage_err("unknown option '%s'", argv[optind - 1]);
 		}
-		ret = read(fd, &ev, sizeof(ev));
-		if (ret < 0)
-			return fail("read");
-		if (ret != sizeof(ev)) {
-			fprintf(stderr, "%s: read: short record (%zd bytes)\n",
-				progname, ret);
-			return 1;
-		}
-		print_event(&ev);
 	}
 	return 0;
+}
+
+static int open_device(const struct ctl *ctl, int oflags, int *fd)
+{
+	const char *dev = ctl->device;
+	struct stat stbuf;
+
+	*fd = open(dev, oflags | O_CLOEXEC);
+	if (*fd >= 0 && !fstat(*fd, &stbuf) && S_ISCHR(stbuf.st_mode))
+		return 0;
+	if (*fd >= 0) {
+		close(*fd);
+		ctl_err("%s: not a mypoll device (not a character device)",
+			dev);
+		return EXIT_RUNTIME;
+	}
+	switch (errno) {
+	case ENOENT:
+		ctl_err("%s: no such device: is mypoll_misc loaded? (modprobe mypoll_misc)",
+			dev);
+		break;
+	case ENXIO:
+	case ENODEV:
+		ctl_err("%s: no device behind this node: is mypoll_misc loaded?",
+			dev);
+		break;
+	case EACCES:
+	case EPERM:
+		ctl_err("%s: permission denied: opening it for %s needs membership of the group that owns it ('mypoll' with the package's udev rule), or root",
+			dev, (oflags & O_ACCMODE) == O_RDONLY ? "reading" :
+								  "writing");
+		break;
+	default:
+		ctl_err("%s: %s", dev, strerror(errno));
+	}
+	return EXIT_RUNTIME;
+}
+
+int ioctl_failed(const struct ctl *ctl, const char *what, int err)
+{
+	const char *dev = ctl->device;
+
+	switch (err) {
+	case ENOTTY:
+		ctl_err("%s: %s: not a mypoll device (it does not know the ioctl)",
+			dev, what);
+		break;
+	case ENODEV:
+	case ENXIO:
+		ctl_err("%s: %s: the device was removed (mypoll_misc unloaded?)",
+			dev, what);
+		break;
+	case EBADF:
+		ctl_err("%s: %s: needs the device open for writing", dev, what);
+		break;
+	case EPERM:
+	case EACCES:
+		ctl_err("%s: %s: not permitted: the limits of this device need CAP_SYS_ADMIN to exceed (%s)",
+			dev, what, strerror(err));
+		break;
+	case EINVAL:
+	case ERANGE:
+		ctl_err("%s: %s: the device refused the value as out of its range (%s); see 'mypollctl info'",
+			dev, what, strerror(err));
+		break;
+	case EBUSY:
+		ctl_err("%s: %s: the device is busy (%s); try again when events were read",
+			dev, what, strerror(err));
+		break;
+	default:
+		ctl_err("%s: %s: %s", dev, what, strerror(err));
+	}
+	return EXIT_RUNTIME;
 }
 
 int main(int argc, char **argv)
 {
-	const char *dev = DEFAULT_DEVICE;
-	const char *cmd, *arg;
-	bool control;
-	int opt, fd, ret;
+	struct job j = {
+		.ctl.device = DEFAULT_DEVICE,
+		.mode = -1,
+		.policy = -1,
+	};
+	const struct command *cmd = NULL;
+	const char *follow_opt = NULL;
+	size_t i;
+	int ret;
 
-	while ((opt = getopt(argc, argv, "+d:h")) != -1) {
-		switch (opt) {
-		case 'd':
-			dev = optarg;
-			break;
-		case 'h':
-			print_help(stdout);
-			return 0;
-		default:
-			print_help(stderr);
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		print_help(stderr);
-		return 2;
-	}
-	cmd = argv[optind];
-	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	ret = parse_options(argc, argv, &j.ctl, &follow_opt);
+	if (ret)
+		return ret;
+	if (optind >= argc)
+		return usage_err("missing COMMAND");
+	for (i = 0; i < n_commands; i++)
+		if (!strcmp(argv[optind], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd)
+		return usage_err("unknown command '%s'", argv[optind]);
+	if (follow_opt && !(cmd->flags & CMD_FOLLOWS))
+		return usage_err("%s: %s applies to watch and read only",
+				 cmd->name, follow_opt);
+	if (j.ctl.banner && !(cmd->flags & CMD_WATCH))
+		return usage_err("%s: --banner applies to watch only",
+				 cmd->name);
+	j.name = cmd->name;
+	j.argc = argc - optind - 1;
+	j.argv = argv + optind + 1;
+	j.oflags = cmd->oflags;
+	if (j.argc > cmd->max_args)
+		return usage_err("%s: too many arguments", cmd->name);
+	ret = cmd->parse ? cmd->parse(&j) : 0;
+	if (ret)
+		return ret;
 
-	if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") ||
-	    !strcmp(cmd, "trigger") || !strcmp(cmd, "reset")) {
-		control = true;
-	} else if (!strcmp(cmd, "policy") || !strcmp(cmd, "size")) {
-		control = arg;
-	} else if (!strcmp(cmd, "stats") || !strcmp(cmd, "timer") ||
-		   !strcmp(cmd, "read")) {
-		control = false;
-	} else {
-		fprintf(stderr, "%s: unknown command '%s'\n", progname, cmd);
-		print_help(stderr);
-		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = open_device(&j.ctl, j.oflags, &j.fd);
+	if (ret)
+		return ret;
+	ret = cmd->run(&j);
+	close(j.fd);
+	if (fflush(stdout) || ferror(stdout)) {
+		ctl_err("standard output: %s", strerror(errno));
+		return EXIT_RUNTIME;
 	}
-	if (optind + (strcmp(cmd, "start") ? 2 : 3) < argc) {
-		fprintf(stderr, "%s: %s: too many arguments\n", progname, cmd);
-		return 2;
-	}
-	if (!strcmp(cmd, "trigger") && !arg) {
-		fprintf(stderr, "%s: trigger: missing count\n", progname);
-		return 2;
-	}
-
-	fd = open(dev, (control ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "%s: %s: %s\n", progname, dev,
-			strerror(errno));
-		return 1;
-	}
-
-	if (!strcmp(cmd, "start"))
-		ret = cmd_start(fd, argc - optind - 1, argv + optind + 1);
-	else if (!strcmp(cmd, "stop"))
-		ret = ioctl(fd, MYPOLL_IOC_TIMER_STOP) ?
-			fail("MYPOLL_IOC_TIMER_STOP") : 0;
-	else if (!strcmp(cmd, "trigger"))
-		ret = cmd_trigger(fd, arg);
-	else if (!strcmp(cmd, "reset"))
-		ret = ioctl(fd, MYPOLL_IOC_RESET_STATS) ?
-			fail("MYPOLL_IOC_RESET_STATS") : 0;
-	else if (!strcmp(cmd, "policy"))
-		ret = cmd_policy(fd, arg);
-	else if (!strcmp(cmd, "size"))
-		ret = cmd_size(fd, arg);
-	else if (!strcmp(cmd, "stats"))
-		ret = cmd_stats(fd);
-	else if (!strcmp(cmd, "timer"))
-		ret = cmd_timer(fd);
-	else
-		ret = cmd_read(fd, arg);
-
-	close(fd);
 	return ret;
 }
