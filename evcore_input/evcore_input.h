@@ -26,7 +26,8 @@
  * struct eci_dev - an input device bound to evcore_input: its ring and node
  * @dev: the node's device, /dev/input/evcoreN; its release frees this
  * @cdev: the character device
- * @conn: the connection it belongs to, while @exist
+ * @conn: the connection it belongs to, while @exist; the file side looks
+ *	at it (and at the input device) only under @mutex with @exist set
  * @q: the ring, one for every reader
  * @src: one source per event type the input device has (id type + 1)
  * @items: scratch for events(), which the input core serialises per

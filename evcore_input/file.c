@@ -122,19 +122,32 @@ static void eci_show_fdinfo(struct seq_file *m, struct file *file)
 		   (st.filter >> 1) & ECI_TYPES_ALL);
 }
 
+/*
+ * The input device is looked at only while it is bound: the node's device
+ * holds no reference on its parent once deleted, and the input device may
+ * be freed while files stay open. After that, ENODEV as from evdev.
+ */
 static long eci_get_info(struct eci_dev *ed, void __user *arg)
 {
-	struct input_dev *idev = to_input_dev(ed->dev.parent);
 	struct evcore_input_info info = {
 		.record_size = evcore_record_size(ed->q),
 		.capacity = evcore_queue_capacity(ed->q),
 		.max_frame = ed->max_frame,
 		.event_number = ed->event_number,
-		.bustype = idev->id.bustype,
-		.vendor = idev->id.vendor,
-		.product = idev->id.product,
-		.version = idev->id.version,
 	};
+	struct input_dev *idev;
+
+	mutex_lock(&ed->mutex);
+	if (!ed->exist) {
+		mutex_unlock(&ed->mutex);
+		return -ENODEV;
+	}
+	idev = ed->conn->handle.dev;
+	info.bustype = idev->id.bustype;
+	info.vendor = idev->id.vendor;
+	info.product = idev->id.product;
+	info.version = idev->id.version;
+	mutex_unlock(&ed->mutex);
 
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }

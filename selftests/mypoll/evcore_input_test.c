@@ -775,6 +775,24 @@ TEST_F(ei, removal_hangup)
 }
 
 /*
+ * After removal GET_INFO fails with ENODEV, as evdev's ioctls do: the input
+ * device it describes may be freed while the file stays open.
+ */
+TEST_F(ei, removal_info)
+{
+	struct evcore_input_info info;
+	int fd;
+
+	fd = open(self->d.evcore, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, EVCORE_INPUT_IOC_GET_INFO, &info));
+	ei_destroy(&self->d);
+	EXPECT_EQ(-1, ioctl(fd, EVCORE_INPUT_IOC_GET_INFO, &info));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+}
+
+/*
  * Unload with a reader open is refused, as for mypoll: the open file holds
  * the module. Once it is closed the module goes, its nodes with it; it is
  * loaded again for what follows.
