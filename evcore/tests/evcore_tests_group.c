@@ -42,6 +42,12 @@ static int evt_group(struct evcore_queue *q, struct evcore_source *a,
  * record must say so and stand between groups), and the group flag says
  * whether its group goes on. Return the payload expected next.
  */
+/* @v modulo @size, which 32-bit kernels cannot write as v % size. */
+static u32 evt_mod(u64 v, u32 size)
+{
+	return do_div(v, size);
+}
+
 static u64 evt_group_feed(struct evt_ctx *ctx, struct evcore_queue *q,
 			  u32 n, u32 size, u64 next)
 {
@@ -52,15 +58,15 @@ static u64 evt_group_feed(struct evt_ctx *ctx, struct evcore_queue *q,
 	for (i = 0; i < n; i++) {
 		ev = evt_rec(ctx, q, i);
 		if (ev->flags & EVCORE_EVENT_LOSS) {
-			EVT_EXPECT_EQ(ctx, next % size, 0);
+			EVT_EXPECT_EQ(ctx, evt_mod(next, size), 0);
 			next += ev->lost;
 			continue;
 		}
 		v = *(u64 *)(ev + 1);
 		EVT_EXPECT_EQ(ctx, v, next);
-		EVT_EXPECT_EQ(ctx, ev->aux, v % size);
+		EVT_EXPECT_EQ(ctx, ev->aux, evt_mod(v, size));
 		EVT_EXPECT_EQ(ctx, !!(ev->flags & EVCORE_EVENT_GROUP_MORE),
-			      v % size != size - 1);
+			      evt_mod(v, size) != size - 1);
 		next = v + 1;
 	}
 	return next;
