@@ -42,6 +42,8 @@ static void evt_kunit_run(struct kunit *test,
 	ctx.kbuf = kunit_kzalloc(test, EVT_SLOT_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx.kbuf);
 	run(&ctx);
+	if (ctx.skip)
+		kunit_mark_skipped(test, "%s", ctx.skip);
 }
 
 /* One KUnit case per check, each a function calling evt_kunit_run(). */

@@ -52,7 +52,7 @@ static const struct evt_case evt_cases[] = {
 };
 
 static int evt_run_case(const struct evt_case *c, unsigned long ubuf,
-			u8 *kbuf)
+			u8 *kbuf, const char **skip)
 {
 	struct evt_selftest st = { .name = c->name };
 	struct evt_ctx ctx = {
@@ -63,12 +63,14 @@ static int evt_run_case(const struct evt_case *c, unsigned long ubuf,
 	};
 
 	c->run(&ctx);
+	*skip = ctx.skip;
 	return ctx.failures;
 }
 
 static int __init evt_selftest_init(void)
 {
 	unsigned int i, failed = 0, n = ARRAY_SIZE(evt_cases);
+	const char *skip;
 	unsigned long ubuf;
 	u8 *kbuf;
 	int ret = -ENOMEM;
@@ -94,9 +96,12 @@ static int __init evt_selftest_init(void)
 	for (i = 0; i < n; i++) {
 		/* What a check reports stands between this line and its result. */
 		pr_info("# RUN %s\n", evt_cases[i].name);
-		if (evt_run_case(&evt_cases[i], ubuf, kbuf)) {
+		if (evt_run_case(&evt_cases[i], ubuf, kbuf, &skip)) {
 			failed++;
 			pr_info("not ok %u - %s\n", i + 1, evt_cases[i].name);
+		} else if (skip) {
+			pr_info("ok %u - %s # SKIP %s\n", i + 1,
+				evt_cases[i].name, skip);
 		} else {
 			pr_info("ok %u - %s\n", i + 1, evt_cases[i].name);
 		}

@@ -9,7 +9,9 @@
  * evcore_cases.h runs evt_<name>() with a struct evt_ctx whose @mm is the
  * current task's user address space and whose @ubuf maps %EVT_SLOTS slots
  * there: evcore_read() copies to userspace, so the checks read through
- * those slots. Reader threads adopt @mm with kthread_use_mm().
+ * those slots. Reader threads adopt @mm with kthread_use_mm(). A check
+ * that cannot run on this machine (one that needs a second CPU, say) sets
+ * @skip to the reason and returns; the front end reports it skipped.
  */
 #ifndef _EVCORE_TESTS_H
 #define _EVCORE_TESTS_H
@@ -39,6 +41,7 @@ struct mm_struct;
 struct evt_ctx {
 	void *priv;
 	unsigned int failures;
+	const char *skip;
 	struct mm_struct *mm;
 	unsigned long ubuf;
 	u8 *kbuf;
