@@ -520,3 +520,73 @@ out:
 	EVT_EXPECT_EQ(ctx, st[0][1].max_slots, st[0][0].max_slots);
 	EVT_EXPECT_EQ(ctx, st[1][1].max_slots, st[0][0].max_slots);
 }
+
+/*
+ * A page of the buffer that cannot be written inside a group: the read
+ * stops before the group, not inside it, so the reader stands at its start
+ * (were it inside, an overwrite while the read faults the page in would
+ * put a loss record there). The next read gets the group whole. Both ways
+ * of reading: an unfiltered reader's fast path and a filtered reader's.
+ * Then the same group into pages not faulted in yet comes whole in one
+ * read.
+ */
+static void evt_push_batch_read_fault(struct evt_ctx *ctx)
+{
+	struct evcore_reader_stats rst;
+	unsigned long map = 0, ro;
+	char __user *at;
+	struct evt_fix f;
+	unsigned int pass;
+	u64 next;
+	ssize_t ret;
+
+	for (pass = 0; pass < 3; pass++) {
+		/* Two pages: the first writable, the second read-only. */
+		map = vm_mmap(NULL, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_ANONYMOUS | MAP_PRIVATE, 0);
+		if (!EVT_EXPECT(ctx, !IS_ERR_VALUE(map)))
+			return;
+		ro = map + PAGE_SIZE;
+		if (pass < 2 &&
+		    !EVT_EXPECT_EQ(ctx, vm_mmap(NULL, ro, PAGE_SIZE, PROT_READ,
+						MAP_ANONYMOUS | MAP_PRIVATE |
+						MAP_FIXED, 0), ro))
+			goto out_unmap;
+		if (!evt_fix_init(ctx, &f, 64, 8, EVCORE_POLICY_DROP_OLDEST))
+			goto out_unmap;
+		if (pass == 1)
+			evcore_reader_set_filter(f.r, BIT_ULL(f.src.id));
+		/* A record alone (0), a group of four (4..7), one alone (8). */
+		EVT_EXPECT_EQ(ctx, evt_group(f.q, &f.src, NULL, 1, 0, 1), 1);
+		EVT_EXPECT_EQ(ctx, evt_group(f.q, &f.src, NULL, 4, 4, 2), 4);
+		EVT_EXPECT_EQ(ctx, evt_group(f.q, &f.src, NULL, 1, 8, 3), 1);
+
+		/* Room for six; the page ends in the group's second record. */
+		at = u64_to_user_ptr((u64)ro - 2 * f.rs - 8);
+		ret = evcore_read(f.r, at, 6 * f.rs, true);
+		evcore_reader_get_stats(f.r, &rst);
+		next = 0;
+		if (pass < 2) {
+			EVT_EXPECT_EQ(ctx, ret, f.rs);
+			EVT_EXPECT_EQ(ctx, rst.position, 1);
+			EVT_EXPECT_EQ(ctx, rst.read, 1);
+			ret = evt_read(ctx, f.r, 8 * f.rs, true);
+			if (EVT_EXPECT_EQ(ctx, ret, 5 * f.rs))
+				next = evt_group_feed(ctx, f.q, 4, 4, 4);
+		} else {
+			/* Not faulted in yet: all of it, the group whole. */
+			EVT_EXPECT_EQ(ctx, ret, 6 * f.rs);
+			EVT_EXPECT_EQ(ctx, rst.position, 6);
+			if (ret == 6 * f.rs &&
+			    EVT_EXPECT_EQ(ctx, copy_from_user(ctx->kbuf,
+							      at + f.rs,
+							      5 * f.rs), 0))
+				next = evt_group_feed(ctx, f.q, 4, 4, 4);
+		}
+		EVT_EXPECT_EQ(ctx, next, 8);
+		EVT_EXPECT_EQ(ctx, *(u64 *)(evt_rec(ctx, f.q, 4) + 1), 8);
+		evt_fix_done(&f);
+out_unmap:
+		vm_munmap(map, 2 * PAGE_SIZE);
+	}
+}
