@@ -598,6 +598,20 @@ static inline u32 evcore_group_cut_locked(struct evcore_queue *q, u64 pos,
 }
 
 /*
+ * Of @got records that reached user space before a fault, the number a
+ * read keeps when the next record is the @grp_idx-th of its group: those
+ * before the group, when it began among them. The read then faults the
+ * page in with the queue lock dropped, and an overwrite meanwhile could
+ * take the rest of the group, so that the reader would resume at a loss
+ * inside it. A group begun before them (a buffer smaller than the group
+ * split it) stays split: all @got are kept.
+ */
+static inline u32 evcore_group_keep(u32 got, u32 grp_idx)
+{
+	return grp_idx <= got ? got - grp_idx : got;
+}
+
+/*
  * Where a read hold starts at a group, or at the rest of one, longer than
  * the @n records of its budget: the records to that group's end, which the
  * hold takes whole (at most %EVCORE_GROUP_MAX records and

@@ -25,6 +25,7 @@ struct evcore_rd {
 	u64 pos;
 	bool nonblock;
 	unsigned int gen;
+	size_t fault_to;
 };
 
 /* How one hold of a read ended. */
@@ -34,7 +35,9 @@ enum evcore_rd_state {
 	EVCORE_RD_EMPTY,	/* nothing to read: wait for a wake-up after
 				 * evcore_rd.gen
 				 */
-	EVCORE_RD_FAULT,	/* the next record's user memory is not mapped */
+	EVCORE_RD_FAULT,	/* user memory up to evcore_rd.fault_to is not
+				 * all mapped
+				 */
 	EVCORE_RD_SHUTDOWN,
 	EVCORE_RD_SLOW,		/* not done without the read lock: nothing was
 				 * changed
@@ -147,6 +150,7 @@ static bool evcore_copy_loss_locked(struct evcore_reader *r,
 	ev.lost = lost;
 	ev.source_id = EVCORE_SOURCE_NONE;
 	ev.flags = EVCORE_EVENT_LOSS;
+	rd->fault_to = off + q->record_size;
 	if (evcore_copy_out_locked(q, rd, off, &ev, sizeof(ev), 1))
 		return false;
 	if (q->payload_size) {
@@ -181,6 +185,12 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 	if (!run->n)
 		return true;
 	n = evcore_copy_recs_locked(q, rd, *off, run->ring, run->idx, run->n);
+	if (n < run->n) {
+		rd->fault_to = *off + (size_t)(n + 1) * rs;
+		if (q->grouped)
+			n = evcore_group_keep(n,
+				run->ring->slots[run->idx + n].grp_idx);
+	}
 	evcore_delivered_locked(r, run->ring, run->idx, n);
 	if (r->hold == EVCORE_HOLD_REFS)
 		for (i = 0; i < n; i++)
@@ -260,6 +270,12 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
 	 */
 	if (quick && got < n)
 		return EVCORE_RD_SLOW;
+	if (got < n) {
+		rd->fault_to = rd->done + (size_t)(got + 1) * rs;
+		if (unlikely(q->grouped))
+			got = evcore_group_keep(got,
+				evcore_slot_locked(q, pos + got)->grp_idx);
+	}
 	evcore_delivered_locked(r, &q->ring, idx, min(got, first));
 	if (got > first)
 		evcore_delivered_locked(r, &q->ring, 0, got - first);
@@ -579,7 +595,8 @@ static int evcore_read_wait(struct evcore_queue *q, unsigned int gen)
  * Groups (evcore_push_batch()) are returned whole: a read stops before a
  * group that does not fit what is left of @buf, unless it has nothing yet,
  * in which case a @buf smaller than the group gets the records that fit
- * and the next read the rest.
+ * and the next read the rest. A page of @buf that is not mapped stops the
+ * read before the group it would cut, not inside it.
  *
  * Records go from the ring to @buf in one copy, under the queue lock with
  * page faults disabled, at most %EVCORE_BATCH_BYTES at a time, or one group
@@ -634,12 +651,15 @@ ssize_t evcore_read(struct evcore_reader *r, char __user *buf, size_t count,
 		}
 		if (st == EVCORE_RD_FAULT) {
 			/*
-			 * Fault the next record's memory in, then go on;
-			 * another thread may unmap it again each time, so
-			 * a fatal signal ends the read.
+			 * Fault the memory in up to the end of the record
+			 * that did not fit (from the start of its group,
+			 * which the read did not take in part), then go on;
+			 * another thread may unmap it again each time, so a
+			 * fatal signal ends the read.
 			 */
 			if (fatal_signal_pending(current) ||
-			    fault_in_writeable(buf + rd.done, rs))
+			    fault_in_writeable(buf + rd.done,
+					       rd.fault_to - rd.done))
 				break;
 			cond_resched();
 			continue;
