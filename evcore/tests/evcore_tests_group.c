@@ -590,3 +590,75 @@ out_unmap:
 		vm_munmap(map, 2 * PAGE_SIZE);
 	}
 }
+
+/*
+ * The same where the slow path copies the group in more than one run: a
+ * filtered reader whose group wraps around the ring (the run ends at the
+ * wrap), and one that skips the group's records of another source. The
+ * fault in a later run must take back what the earlier runs gave: the
+ * reader stays at the group's start, and the read, with nothing before
+ * the group, fails with EFAULT.
+ */
+static void evt_push_batch_read_fault_runs(struct evt_ctx *ctx)
+{
+	struct evcore_reader_stats rst;
+	struct evcore_source b = {};
+	unsigned long map, ro;
+	char __user *at;
+	struct evt_fix f;
+	unsigned int i;
+	ssize_t ret;
+
+	map = vm_mmap(NULL, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (!EVT_EXPECT(ctx, !IS_ERR_VALUE(map)))
+		return;
+	ro = map + PAGE_SIZE;
+	if (!EVT_EXPECT_EQ(ctx, vm_mmap(NULL, ro, PAGE_SIZE, PROT_READ,
+					MAP_ANONYMOUS | MAP_PRIVATE |
+					MAP_FIXED, 0), ro))
+		goto out_unmap;
+
+	/* Wrapped: six records read, then a group at indexes 6, 7, 0, 1. */
+	if (!evt_fix_init(ctx, &f, 8, 8, EVCORE_POLICY_DROP_OLDEST))
+		goto out_unmap;
+	evcore_reader_set_filter(f.r, BIT_ULL(f.src.id));
+	for (i = 0; i < 6; i++)
+		EVT_EXPECT_EQ(ctx, evt_group(f.q, &f.src, NULL, 1, i, 1), 1);
+	EVT_EXPECT_EQ(ctx, evt_read(ctx, f.r, 8 * f.rs, true), 6 * f.rs);
+	EVT_EXPECT_EQ(ctx, evt_group(f.q, &f.src, NULL, 4, 8, 2), 4);
+	/* The page ends in the group's third record, the first after the wrap. */
+	at = u64_to_user_ptr((u64)ro - 2 * f.rs - 8);
+	EVT_EXPECT_EQ(ctx, evcore_read(f.r, at, 4 * f.rs, true), -EFAULT);
+	evcore_reader_get_stats(f.r, &rst);
+	EVT_EXPECT_EQ(ctx, rst.position, 6);
+	EVT_EXPECT_EQ(ctx, rst.read, 6);
+	ret = evt_read(ctx, f.r, 8 * f.rs, true);
+	if (EVT_EXPECT_EQ(ctx, ret, 4 * f.rs))
+		EVT_EXPECT_EQ(ctx, evt_group_feed(ctx, f.q, 4, 4, 8), 12);
+	evt_fix_done(&f);
+
+	/* Mixed: a0 b1 a2 b3, read by a reader of a only. */
+	if (!evt_fix_init(ctx, &f, 64, 8, EVCORE_POLICY_DROP_OLDEST))
+		goto out_unmap;
+	if (!evt_register(ctx, f.q, &b, "b", 0))
+		goto out;
+	evcore_reader_set_filter(f.r, BIT_ULL(f.src.id));
+	EVT_EXPECT_EQ(ctx, evt_group(f.q, &f.src, &b, 4, 0, 1), 4);
+	/* Room for a0; a2, in the next run, meets the read-only page. */
+	at = u64_to_user_ptr((u64)ro - f.rs - 8);
+	EVT_EXPECT_EQ(ctx, evcore_read(f.r, at, 2 * f.rs, true), -EFAULT);
+	evcore_reader_get_stats(f.r, &rst);
+	EVT_EXPECT_EQ(ctx, rst.position, 0);
+	EVT_EXPECT_EQ(ctx, rst.read, 0);
+	ret = evt_read(ctx, f.r, 8 * f.rs, true);
+	if (EVT_EXPECT_EQ(ctx, ret, 2 * f.rs)) {
+		EVT_EXPECT_EQ(ctx, *(u64 *)(evt_rec(ctx, f.q, 0) + 1), 0);
+		EVT_EXPECT_EQ(ctx, *(u64 *)(evt_rec(ctx, f.q, 1) + 1), 2);
+	}
+out:
+	evt_unregister(&b);
+	evt_fix_done(&f);
+out_unmap:
+	vm_munmap(map, 2 * PAGE_SIZE);
+}
