@@ -185,12 +185,8 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 	if (!run->n)
 		return true;
 	n = evcore_copy_recs_locked(q, rd, *off, run->ring, run->idx, run->n);
-	if (n < run->n) {
+	if (n < run->n)
 		rd->fault_to = *off + (size_t)(n + 1) * rs;
-		if (q->grouped)
-			n = evcore_group_keep(n,
-				run->ring->slots[run->idx + n].grp_idx);
-	}
 	evcore_delivered_locked(r, run->ring, run->idx, n);
 	if (r->hold == EVCORE_HOLD_REFS)
 		for (i = 0; i < n; i++)
@@ -203,6 +199,49 @@ static bool evcore_copy_run_locked(struct evcore_reader *r,
 	ok = n == run->n;
 	run->n = 0;
 	return ok;
+}
+
+/*
+ * Take back what a hold gave @r of the records from @from to where @good
+ * stands (a group it began to copy and could not finish), and move @good
+ * back to @from: the statistics, the cursor's counts, and for a reader
+ * holding references, the references it dropped. The records stay queued;
+ * the bytes copied stay past what the read returns. At most
+ * %EVCORE_GROUP_MAX records, none of them a loss. Return how many it had
+ * been given.
+ */
+static u32 evcore_undeliver_locked(struct evcore_reader *r,
+				   struct evcore_cursor *good, u64 from)
+{
+	struct evcore_queue *q = r->q;
+	struct evcore_source *src;
+	struct evcore_ring *ring;
+	struct evcore_event *ev;
+	u32 idx, n = 0;
+	u64 seq;
+
+	lockdep_assert_held(&q->lock);
+	for (seq = from; seq < good->pos; seq++) {
+		ring = evcore_ring_at_locked(q, seq, &idx);
+		ev = (struct evcore_event *)(ring->recs +
+					     (size_t)idx * q->record_size);
+		if (!evcore_wanted_locked(r, ev->source_id)) {
+			good->filtered--;
+			continue;
+		}
+		src = q->sources[ev->source_id];
+		if (src)
+			src->delivered--;
+		if (r->hold == EVCORE_HOLD_REFS) {
+			ring->slots[idx].refs++;
+			good->acct--;
+		}
+		n++;
+	}
+	r->read -= n;
+	q->cnt.delivered -= n;
+	good->pos = from;
+	return n;
 }
 
 /*
@@ -453,6 +492,19 @@ static enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 	}
 	if (!evcore_copy_run_locked(r, rd, &off, &run, &good))
 		st = EVCORE_RD_FAULT;
+	/*
+	 * A fault inside a group begun in this hold: the read stops before
+	 * the group, which it faults in and copies again whole. Were the
+	 * reader left inside, an overwrite while the read faults the page in
+	 * with the lock dropped could put a loss record there.
+	 */
+	if (st == EVCORE_RD_FAULT && unlikely(q->grouped) &&
+	    good.pos > start && good.pos < q->head) {
+		slot = evcore_slot_locked(q, good.pos);
+		if (slot->grp_idx && slot->grp_idx <= good.pos - start)
+			off -= evcore_undeliver_locked(r, &good,
+						       good.pos - slot->grp_idx) * rs;
+	}
 
 	/* Move the reader, and its pin with it, past what it was given. */
 	from = max(r->at.pos, q->tail);
