@@ -34,6 +34,8 @@ struct mm_struct;
  * @priv: the front end's own state
  * @failures: expectations that failed so far; only the check's own task
  *	updates it (threads hand their findings back to it)
+ * @skip: set by a check that cannot run here, to why; the front end
+ *	reports it skipped
  * @mm: the address space holding @ubuf
  * @ubuf: user address of %EVT_SLOTS buffers of %EVT_SLOT_SIZE bytes each
  * @kbuf: %EVT_SLOT_SIZE bytes where the check's own reads are copied back
