@@ -151,11 +151,7 @@ static int __init sample_init(void)
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	/*
-	 * In hard interrupt context on every kernel: PREEMPT_RT runs other
-	 * irq_work in a thread.
-	 */
-	s->work = IRQ_WORK_INIT_HARD(sample_irq_work);
+	init_irq_work(&s->work, sample_irq_work);
 
 	s->queue = evcore_queue_create(&cfg);
 	if (IS_ERR(s->queue)) {
