@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/evcore.h>
@@ -68,9 +69,14 @@ static bool read_source(int fd, unsigned int source, struct record *r)
 
 static bool kernel_is_rt(void)
 {
+	struct utsname u;
 	char c = '0';
-	int fd = open("/sys/kernel/realtime", O_RDONLY);
+	int fd;
 
+	/* Mainline PREEMPT_RT says so in the version string. */
+	if (!uname(&u) && strstr(u.version, "PREEMPT_RT"))
+		return true;
+	fd = open("/sys/kernel/realtime", O_RDONLY);
 	if (fd < 0)
 		return false;
 	if (read(fd, &c, 1) != 1)
