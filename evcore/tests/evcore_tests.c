@@ -939,6 +939,30 @@ out:
 }
 
 /*
+ * Two pages of user memory: the first writable, the second read-only with
+ * @ro, else writable and not faulted in yet. Return the first's address,
+ * or 0 when they could not be mapped.
+ */
+static unsigned long evt_map_two(struct evt_ctx *ctx, bool ro)
+{
+	unsigned long map, got;
+
+	map = vm_mmap(NULL, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (!EVT_EXPECT(ctx, !IS_ERR_VALUE(map)))
+		return 0;
+	if (!ro)
+		return map;
+	got = vm_mmap(NULL, map + PAGE_SIZE, PAGE_SIZE, PROT_READ,
+		      MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED, 0);
+	if (!EVT_EXPECT_EQ(ctx, got, map + PAGE_SIZE)) {
+		vm_munmap(map, 2 * PAGE_SIZE);
+		return 0;
+	}
+	return map;
+}
+
+/*
  * A reader advances only past the records that reached userspace: a
  * buffer that faults at once gets -EFAULT and loses nothing, one that
  * faults after the first record gets that record only.
@@ -953,15 +977,10 @@ static void evt_read_fault(struct evt_ctx *ctx)
 	unsigned int i;
 	ssize_t ret;
 
-	/* Two pages: the first writable, the second read-only. */
-	map = vm_mmap(NULL, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	if (!EVT_EXPECT(ctx, !IS_ERR_VALUE(map)))
+	map = evt_map_two(ctx, true);
+	if (!map)
 		return;
-	ro = vm_mmap(NULL, map + PAGE_SIZE, PAGE_SIZE, PROT_READ,
-		     MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED, 0);
-	if (!EVT_EXPECT_EQ(ctx, ro, map + PAGE_SIZE))
-		goto out_unmap;
+	ro = map + PAGE_SIZE;
 
 	if (!evt_fix_init(ctx, &f, 16, 8, EVCORE_POLICY_DROP_NEWEST))
 		goto out;
@@ -994,7 +1013,6 @@ static void evt_read_fault(struct evt_ctx *ctx)
 	EVT_EXPECT_EQ(ctx, s.last_seq, 3);
 out:
 	evt_fix_done(&f);
-out_unmap:
 	vm_munmap(map, 2 * PAGE_SIZE);
 }
 

@@ -541,17 +541,11 @@ static void evt_push_batch_read_fault(struct evt_ctx *ctx)
 	ssize_t ret;
 
 	for (pass = 0; pass < 3; pass++) {
-		/* Two pages: the first writable, the second read-only. */
-		map = vm_mmap(NULL, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			      MAP_ANONYMOUS | MAP_PRIVATE, 0);
-		if (!EVT_EXPECT(ctx, !IS_ERR_VALUE(map)))
+		/* The second page read-only, or not faulted in yet. */
+		map = evt_map_two(ctx, pass < 2);
+		if (!map)
 			return;
 		ro = map + PAGE_SIZE;
-		if (pass < 2 &&
-		    !EVT_EXPECT_EQ(ctx, vm_mmap(NULL, ro, PAGE_SIZE, PROT_READ,
-						MAP_ANONYMOUS | MAP_PRIVATE |
-						MAP_FIXED, 0), ro))
-			goto out_unmap;
 		if (!evt_fix_init(ctx, &f, 64, 8, EVCORE_POLICY_DROP_OLDEST))
 			goto out_unmap;
 		if (pass == 1)
@@ -609,15 +603,10 @@ static void evt_push_batch_read_fault_runs(struct evt_ctx *ctx)
 	unsigned int i;
 	ssize_t ret;
 
-	map = vm_mmap(NULL, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	if (!EVT_EXPECT(ctx, !IS_ERR_VALUE(map)))
+	map = evt_map_two(ctx, true);
+	if (!map)
 		return;
 	ro = map + PAGE_SIZE;
-	if (!EVT_EXPECT_EQ(ctx, vm_mmap(NULL, ro, PAGE_SIZE, PROT_READ,
-					MAP_ANONYMOUS | MAP_PRIVATE |
-					MAP_FIXED, 0), ro))
-		goto out_unmap;
 
 	/* Wrapped: six records read, then a group at indexes 6, 7, 0, 1. */
 	if (!evt_fix_init(ctx, &f, 8, 8, EVCORE_POLICY_DROP_OLDEST))
