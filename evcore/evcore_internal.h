@@ -140,6 +140,9 @@ struct evcore_hold_count {
  *	that source starts with this many references
  * @src_total: per source id, records ever queued, never reset
  * @src_live: per source id, records in [tail, head)
+ * @src_delivered: per source id, records copied to readers since the
+ *	source was registered or the statistics reset: kept here rather than
+ *	in the source, so that a read touches no memory of the producer's
  * @last_ts: timestamp of the newest record
  * @grouped: set by the first group of more than one record queued, never
  *	cleared: reads then end only between groups (see evcore_read())
@@ -190,6 +193,7 @@ struct evcore_queue {
 	u32 want[EVCORE_SOURCE_ID_MAX + 1];
 	u64 src_total[EVCORE_SOURCE_ID_MAX + 1];
 	u64 src_live[EVCORE_SOURCE_ID_MAX + 1];
+	u64 src_delivered[EVCORE_SOURCE_ID_MAX + 1];
 	u64 last_ts;
 	bool grouped;
 #ifdef CONFIG_EVCORE_DEBUG

@@ -117,15 +117,11 @@ static inline void evcore_delivered_locked(struct evcore_reader *r,
 	struct evcore_queue *q = r->q;
 	size_t rs = q->record_size;
 	const u8 *rec = ring->recs + (size_t)idx * rs;
-	struct evcore_source *src;
 	u32 i;
 
 	lockdep_assert_held(&q->lock);
-	for (i = 0; i < n; i++, rec += rs) {
-		src = q->sources[((const struct evcore_event *)rec)->source_id];
-		if (src)
-			src->delivered++;
-	}
+	for (i = 0; i < n; i++, rec += rs)
+		q->src_delivered[((const struct evcore_event *)rec)->source_id]++;
 	r->read += n;
 	q->cnt.delivered += n;
 }

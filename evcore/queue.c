@@ -571,8 +571,8 @@ void evcore_queue_reset_stats(struct evcore_queue *q)
 		src->queued = 0;
 		src->dropped = 0;
 		src->overwritten = 0;
-		src->delivered = 0;
 	}
+	memset(q->src_delivered, 0, sizeof(q->src_delivered));
 	evcore_unlock(q, flags);
 }
 EXPORT_SYMBOL_NS_GPL(evcore_queue_reset_stats, EVCORE_NS);

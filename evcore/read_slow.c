@@ -91,7 +91,6 @@ static u32 evcore_undeliver_locked(struct evcore_reader *r,
 				   struct evcore_cursor *good, u64 from)
 {
 	struct evcore_queue *q = r->q;
-	struct evcore_source *src;
 	struct evcore_ring *ring;
 	struct evcore_event *ev;
 	u32 idx, n = 0;
@@ -106,9 +105,7 @@ static u32 evcore_undeliver_locked(struct evcore_reader *r,
 			good->filtered--;
 			continue;
 		}
-		src = q->sources[ev->source_id];
-		if (src)
-			src->delivered--;
+		q->src_delivered[ev->source_id]--;
 		if (r->hold == EVCORE_HOLD_REFS) {
 			ring->slots[idx].refs++;
 			good->acct--;

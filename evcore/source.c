@@ -71,7 +71,7 @@ int evcore_source_register(struct evcore_queue *q, struct evcore_source *src,
 	src->queued = 0;
 	src->dropped = 0;
 	src->overwritten = 0;
-	src->delivered = 0;
+	q->src_delivered[id] = 0;
 	src->registered = true;
 	rcu_assign_pointer(src->queue, q);
 	q->sources[id] = src;
@@ -218,7 +218,9 @@ void evcore_source_get_stats(struct evcore_source *src,
 		st->queued = src->queued;
 		st->dropped = src->dropped;
 		st->overwritten = src->overwritten;
-		st->delivered = src->delivered;
+		/* The queue's count by id is @src's only while it holds the id. */
+		if (q->sources[src->id] == src)
+			st->delivered = q->src_delivered[src->id];
 		st->next_seq = src->seq;
 		evcore_unlock(q, flags);
 	}

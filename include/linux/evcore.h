@@ -94,7 +94,6 @@ struct evcore_source {
 	u64 queued;
 	u64 dropped;
 	u64 overwritten;
-	u64 delivered;
 };
 
 /**
