@@ -637,12 +637,38 @@ static inline void evcore_pop_tail_locked(struct evcore_queue *q)
 	q->tail++;
 }
 
-/* Free up to @budget records at the tail that no reader needs. */
+/*
+ * Free up to @budget records at the tail that no reader needs. Once the
+ * tail is in the current ring, the walk goes on from one index to the
+ * next instead of looking each record up again.
+ */
 static inline void evcore_reclaim_locked(struct evcore_queue *q, u32 budget)
 {
+	struct evcore_ring *ring = &q->ring;
+	const struct evcore_slot *slot;
+	u32 idx;
+
 	lockdep_assert_held(&q->lock);
-	while (budget-- && evcore_tail_free_locked(q))
+	while (budget && q->tail < q->old_split) {
+		if (!evcore_tail_free_locked(q))
+			return;
 		evcore_pop_tail_locked(q);
+		budget--;
+	}
+	if (!budget || q->tail == q->head || !q->nr_wanting)
+		return;
+	idx = evcore_ring_idx(q->head, q->head_idx, q->capacity, q->tail);
+	do {
+		evcore_touch_slots(q, 1);
+		slot = &ring->slots[idx];
+		if (slot->refs || slot->pins)
+			return;
+		q->src_live[((const struct evcore_event *)
+			     (ring->recs + (size_t)idx * q->record_size))->source_id]--;
+		q->tail++;
+		if (++idx == q->capacity)
+			idx = 0;
+	} while (--budget && q->tail != q->head);
 }
 
 /* queue.c */

@@ -8,7 +8,7 @@
 /*
  * The most one hold of the lock may touch, whatever the capacity, depth or
  * number of readers: a read looks at up to 128 slots, or at the 256 of a
- * group it takes whole, and frees up to 64 records (two looks each); it
+ * group it takes whole, and frees up to 64 records (at most two looks each); it
  * copies 8 KiB, or a group's 16 KiB; a resize moves 8 KiB of records a
  * hold; evcore_push_many() pushes 32 events a hold.
  */
