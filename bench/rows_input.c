@@ -351,11 +351,12 @@ static void loss_evdev(double *v)
 }
 
 const struct ub_row ub_input_rows[] = {
-	{ "input1", "evdev", "ev/s", 1, { }, rate1_evcore, rate1_evdev },
-	{ "input64", "evdev", "ev/s", 1, { }, rate64_evcore, rate64_evdev },
-	{ "input_push", "evdev", "ns", 1, { }, push_evcore, push_evdev },
-	{ "input_mem", "evdev", "B", 1, { }, mem_evcore, mem_evdev },
-	{ "input_loss", "evdev", "%", 1, { }, loss_evcore, loss_evdev },
+	{ "input1", "evdev", "ev/s", 1, { }, rate1_evcore, rate1_evdev,
+	  UB_CHUNKS },
+	{ "input64", "evdev", "ev/s", 1, { }, rate64_evcore, rate64_evdev, 0 },
+	{ "input_push", "evdev", "ns", 1, { }, push_evcore, push_evdev, 0 },
+	{ "input_mem", "evdev", "B", 1, { }, mem_evcore, mem_evdev, 0 },
+	{ "input_loss", "evdev", "%", 1, { }, loss_evcore, loss_evdev, 0 },
 };
 
 const size_t ub_input_nrows = ARRAY_SIZE(ub_input_rows);

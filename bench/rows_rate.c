@@ -347,9 +347,10 @@ static void evdev_evdev(double *v)
 }
 
 const struct ub_row ub_rate_rows[] = {
-	{ "stream", "pipe", "ev/s", 1, { }, stream_mypoll, stream_pipe },
-	{ "hrtimer", "timerfd", "ns", 1, { }, hrtimer_mypoll, hrtimer_timerfd },
-	{ "evdev", "evdev", "ev/s", 1, { }, evdev_mypoll, evdev_evdev },
+	{ "stream", "pipe", "ev/s", 1, { }, stream_mypoll, stream_pipe, 0 },
+	{ "hrtimer", "timerfd", "ns", 1, { },
+	  hrtimer_mypoll, hrtimer_timerfd, 0 },
+	{ "evdev", "evdev", "ev/s", 1, { }, evdev_mypoll, evdev_evdev, 0 },
 };
 
 const size_t ub_rate_nrows = ARRAY_SIZE(ub_rate_rows);

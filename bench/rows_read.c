@@ -22,10 +22,13 @@
 #define READ1_QUEUE	4096
 #define DRAIN_QUEUE	4096
 
-/* read1: READ1_QUEUE events queued, then one read() per event. */
+/*
+ * read1: READ1_QUEUE events queued, then one read() per event; 8 passes a
+ * round, one in each of its chunks.
+ */
 static void read1_mypoll(double *v)
 {
-	unsigned long passes = ub_scaled(4), p, i;
+	unsigned long passes = ub_scaled(8), p, i;
 	struct mypoll_event ev;
 	__u64 ns = 0, t0;
 	int fd = ub_open(O_RDWR);
@@ -53,7 +56,7 @@ static void read1_mypoll(double *v)
 /* The same with an eventfd in semaphore mode: each read() takes one. */
 static void read1_eventfd(double *v)
 {
-	unsigned long passes = ub_scaled(4), p, i;
+	unsigned long passes = ub_scaled(8), p, i;
 	__u64 n = READ1_QUEUE, one, ns = 0, t0;
 	int fd = eventfd(0, EFD_SEMAPHORE | EFD_CLOEXEC);
 
@@ -233,11 +236,12 @@ static void drain_pipe(double *v)
 }
 
 const struct ub_row ub_read_rows[] = {
-	{ "read1", "eventfd", "ns", 1, { }, read1_mypoll, read1_eventfd },
+	{ "read1", "eventfd", "ns", 1, { }, read1_mypoll, read1_eventfd,
+	  UB_CHUNKS },
 	{ "rt", "eventfd", "ns", 2, { "rt_p50", "rt_p99" },
-	  rt_mypoll, rt_eventfd },
+	  rt_mypoll, rt_eventfd, 0 },
 	{ "drain", "pipe", "ns", 2, { "drain", "drain_read" },
-	  drain_mypoll, drain_pipe },
+	  drain_mypoll, drain_pipe, 0 },
 };
 
 const size_t ub_read_nrows = ARRAY_SIZE(ub_read_rows);

@@ -214,23 +214,56 @@ static void print_value(int run, double v)
 		printf(" -");
 }
 
+/*
+ * One round of @row's two sides, each figure into @a and @b: once each, or
+ * in the row's chunks, alternately, averaged (costs: the mean; rates, over
+ * equal work: the harmonic mean).
+ */
+static void run_round(const struct ub_row *row, int mine, int peer,
+		      double *a, double *b)
+{
+	unsigned int k, i, chunks = row->chunks ? row->chunks : 1;
+	int rate = !strcmp(row->unit, "ev/s");
+	double scale = ub_scale, ca[2] = { }, cb[2] = { };
+
+	for (i = 0; i < 2; i++) {
+		a[i] = 0;
+		b[i] = 0;
+	}
+	ub_scale = scale / chunks;
+	for (k = 0; k < chunks; k++) {
+		/* A side that hangs ends the run. */
+		alarm(120);
+		if (mine)
+			row->mypoll(ca);
+		alarm(120);
+		if (peer)
+			row->peer_fn(cb);
+		alarm(0);
+		for (i = 0; i < row->nout; i++) {
+			if (mine)
+				a[i] += rate ? 1 / ca[i] : ca[i];
+			if (peer)
+				b[i] += rate ? 1 / cb[i] : cb[i];
+		}
+	}
+	ub_scale = scale;
+	for (i = 0; i < row->nout; i++) {
+		a[i] = rate ? chunks / a[i] : a[i] / chunks;
+		b[i] = rate ? chunks / b[i] : b[i] / chunks;
+	}
+}
+
 /* Rounds alternate the sides: mypoll, peer, mypoll, peer, ... */
 static void run_row(const struct ub_row *row, int rounds, int mine,
 		    int peer)
 {
-	double a[2] = { }, b[2] = { };
+	double a[2], b[2];
 	unsigned int i;
 	int r;
 
 	for (r = 1; r <= rounds; r++) {
-		/* A side that hangs ends the run. */
-		alarm(120);
-		if (mine)
-			row->mypoll(a);
-		alarm(120);
-		if (peer)
-			row->peer_fn(b);
-		alarm(0);
+		run_round(row, mine, peer, a, b);
 		for (i = 0; i < row->nout; i++) {
 			printf("round %s %d", row->out[i] ? row->out[i] :
 			       row->name, r);

@@ -20,6 +20,9 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* Chunks per round of the rows whose figures are means (ub_row.chunks). */
+#define UB_CHUNKS	8
+
 /* Records per read() in the batch rows. */
 #define UB_BATCH	64
 
@@ -32,6 +35,10 @@
  * @out: their names, as scripts/bench knows them; @name when NULL
  * @mypoll: measure mypoll once: the figures of one round in @v
  * @peer_fn: measure the peer once, the same way
+ * @chunks: when not 0, a round runs each side this many times with
+ *	1/@chunks of the work, alternately, and averages them: the two
+ *	sides then share the same stretch of time, whatever the host's load
+ *	does meanwhile (for figures that are means: costs and rates)
  */
 struct ub_row {
 	const char *name;
@@ -41,6 +48,7 @@ struct ub_row {
 	const char *out[2];
 	void (*mypoll)(double *v);
 	void (*peer_fn)(double *v);
+	unsigned int chunks;
 };
 
 /*
