@@ -649,6 +649,55 @@ TEST_F(mypoll, read_efault_keeps_position)
 	munmap(map, 2 * pg);
 }
 
+/*
+ * A buffer at an odd address gets the same bytes, and a fault in it stops
+ * the read after the last whole record before the hole.
+ */
+TEST_F(mypoll, read_misaligned_buffer)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char full[MYPOLL_PAYLOAD_MAX];
+	struct mypoll_reader_info ri;
+	struct mypoll_event ev[2];
+	char *map, *buf;
+	__u64 seq;
+	int i, k;
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mprotect(map + pg, pg, PROT_NONE));
+
+	seq = event_sequence(_metadata, self->fd);
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < MYPOLL_PAYLOAD_MAX; i++)
+			full[i] = k * 16 + i;
+		ASSERT_EQ((ssize_t)sizeof(full),
+			  write(self->fd, full, sizeof(full)));
+	}
+
+	/* two records fit before the hole, the third crosses into it */
+	buf = map + pg - 2 * MP_REC - MP_REC / 2 - 3;
+	ASSERT_EQ(2 * MP_REC, mp_read_nb(self->fd, buf, 3 * MP_REC));
+	memcpy(ev, buf, 2 * MP_REC);
+	mp_get_reader(_metadata, self->fd, &ri);
+	ASSERT_EQ(seq + 2, ri.position);
+	for (k = 0; k < 2; k++) {
+		check_event(_metadata, &ev[k], MYPOLL_SOURCE_WRITE, seq + k);
+		ASSERT_EQ(MYPOLL_PAYLOAD_MAX, ev[k].hdr.payload_len);
+		for (i = 0; i < MYPOLL_PAYLOAD_MAX; i++)
+			ASSERT_EQ((unsigned char)(k * 16 + i), ev[k].payload[i]);
+	}
+
+	buf = map + 5;
+	ASSERT_EQ(MP_REC, mp_read_nb(self->fd, buf, 2 * MP_REC));
+	memcpy(ev, buf, MP_REC);
+	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq + 2);
+	for (i = 0; i < MYPOLL_PAYLOAD_MAX; i++)
+		ASSERT_EQ((unsigned char)(32 + i), ev[0].payload[i]);
+	munmap(map, 2 * pg);
+}
+
 TEST_F(mypoll, new_reader_starts_at_tail)
 {
 	struct mypoll_event ev[8];
