@@ -17,6 +17,57 @@
 #include "evcore_trace.h"
 
 /*
+ * How many of the @n records from @pos on a read takes when the queue
+ * holds groups: all of them when they end at a group's end, else those
+ * before the group that the @n-th record is part of. When that leaves
+ * nothing (the first group does not fit), all @n with @partial (nothing
+ * read yet: a buffer smaller than the group gets what fits), else 0. One
+ * look at one slot.
+ */
+static inline u32 evcore_group_cut_locked(struct evcore_queue *q, u64 pos,
+					  u32 n, u64 avail, bool partial)
+{
+	u32 before;
+
+	lockdep_assert_held(&q->lock);
+	/* The newest record ends a group: groups are queued whole. */
+	if (n == avail)
+		return n;
+	before = evcore_slot_locked(q, pos + n)->grp_idx;
+	if (before < n)
+		return n - before;
+	return partial ? n : 0;
+}
+
+/*
+ * Of @got records that reached user space before a fault, the number a
+ * read keeps when the next record is the @grp_idx-th of its group: those
+ * before the group, when it began among them. The read then faults the
+ * page in with the queue lock dropped, and an overwrite meanwhile could
+ * take the rest of the group, so that the reader would resume at a loss
+ * inside it. A group begun before them (a buffer smaller than the group
+ * split it) stays split: all @got are kept.
+ */
+static inline u32 evcore_group_keep(u32 got, u32 grp_idx)
+{
+	return grp_idx <= got ? got - grp_idx : got;
+}
+
+/*
+ * Where a read hold starts at a group, or at the rest of one, longer than
+ * the @n records of its budget: the records to that group's end, which the
+ * hold takes whole (at most %EVCORE_GROUP_MAX records and
+ * %EVCORE_GROUP_BYTES); @n otherwise. One look at one slot, @pos being
+ * before the head.
+ */
+static inline u32 evcore_group_span_locked(struct evcore_queue *q, u64 pos,
+					   u32 n)
+{
+	lockdep_assert_held(&q->lock);
+	return max_t(u32, n, evcore_slot_locked(q, pos)->grp_left);
+}
+
+/*
  * The common case of evcore_read_locked(), in O(1) plus the copy: a reader
  * of every source standing in the ring with nothing lost anywhere before
  * the head (no event refused since it last looked, none overwritten under
