@@ -338,6 +338,15 @@ struct evcore_reader {
 	struct file *fasync_file;
 };
 
+/* The record at index @idx of @ring, as readers get it. */
+static inline struct evcore_event *evcore_ring_rec(const struct evcore_queue *q,
+						   const struct evcore_ring *ring,
+						   u32 idx)
+{
+	return (struct evcore_event *)(ring->recs + (size_t)idx *
+				       q->record_size);
+}
+
 /* Index of @seq in a ring of @cap records whose index of @end is @end_idx. */
 static inline u32 evcore_ring_idx(u64 end, u32 end_idx, u32 cap, u64 seq)
 {
@@ -383,8 +392,7 @@ static inline struct evcore_event *evcore_rec_locked(struct evcore_queue *q,
 	u32 idx;
 
 	ring = evcore_ring_at_locked(q, seq, &idx);
-	return (struct evcore_event *)(ring->recs + (size_t)idx *
-				       q->record_size);
+	return evcore_ring_rec(q, ring, idx);
 }
 
 static inline u32 evcore_depth_locked(struct evcore_queue *q)

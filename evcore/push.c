@@ -123,8 +123,7 @@ static void evcore_store_locked(struct evcore_queue *q,
 {
 	/* The head is always in the current ring, at head_idx. */
 	struct evcore_slot *slot = &q->ring.slots[q->head_idx];
-	struct evcore_event *ev = (struct evcore_event *)
-		(q->ring.recs + (size_t)q->head_idx * q->record_size);
+	struct evcore_event *ev = evcore_ring_rec(q, &q->ring, q->head_idx);
 	u8 *data = (u8 *)(ev + 1);
 	u32 depth;
 

@@ -376,9 +376,8 @@ static struct evcore_ring evcore_move_old(struct evcore_queue *q)
 			from = evcore_ring_at_locked(q, seq, &idx);
 			to = evcore_ring_idx(q->head, q->head_idx, q->capacity,
 					     seq);
-			memcpy(q->ring.recs + (size_t)to * q->record_size,
-			       from->recs + (size_t)idx * q->record_size,
-			       q->record_size);
+			memcpy(evcore_ring_rec(q, &q->ring, to),
+			       evcore_ring_rec(q, from, idx), q->record_size);
 			q->ring.slots[to] = from->slots[idx];
 			evcore_touch_slots(q, 1);
 			q->old_split = seq;

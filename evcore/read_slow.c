@@ -99,8 +99,7 @@ static u32 evcore_undeliver_locked(struct evcore_reader *r,
 	lockdep_assert_held(&q->lock);
 	for (seq = from; seq < good->pos; seq++) {
 		ring = evcore_ring_at_locked(q, seq, &idx);
-		ev = (struct evcore_event *)(ring->recs +
-					     (size_t)idx * q->record_size);
+		ev = evcore_ring_rec(q, ring, idx);
 		if (!evcore_wanted_locked(r, ev->source_id)) {
 			good->filtered--;
 			continue;
@@ -237,7 +236,7 @@ enum evcore_rd_state evcore_read_locked(struct evcore_reader *r,
 			}
 			whole = c.pos + slot->grp_left;
 		}
-		ev = (struct evcore_event *)(ring->recs + (size_t)idx * rs);
+		ev = evcore_ring_rec(q, ring, idx);
 		scanned++;
 		if (!evcore_wanted_locked(r, ev->source_id)) {
 			if (!evcore_copy_run_locked(r, rd, &off, &run, &good)) {

@@ -188,8 +188,7 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 		for (n = 0; seq < end && n < EVCORE_WALK_MAX; n++, seq++) {
 			ring = evcore_ring_at_locked(q, seq, &idx);
 			slot = &ring->slots[idx];
-			ev = (struct evcore_event *)(ring->recs + (size_t)idx *
-						     q->record_size);
+			ev = evcore_ring_rec(q, ring, idx);
 			bit = BIT_ULL(ev->source_id);
 			if (drop & bit)
 				evcore_dec(&slot->refs);
