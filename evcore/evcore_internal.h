@@ -417,11 +417,15 @@ static inline void evcore_dec(u32 *count)
 		(*count)--;
 }
 
+/* Whether no reader holds the record that @slot keeps. */
+static inline bool evcore_slot_unheld(const struct evcore_slot *slot)
+{
+	return !slot->refs && !slot->pins;
+}
+
 /* Whether no reader needs the tail record any more. */
 static inline bool evcore_tail_free_locked(struct evcore_queue *q)
 {
-	struct evcore_slot *slot;
-
 	lockdep_assert_held(&q->lock);
 	/*
 	 * With no reader open (or only readers that want nothing, such as
@@ -429,8 +433,7 @@ static inline bool evcore_tail_free_locked(struct evcore_queue *q)
 	 */
 	if (q->tail == q->head || !q->nr_wanting)
 		return false;
-	slot = evcore_slot_locked(q, q->tail);
-	return !slot->refs && !slot->pins;
+	return evcore_slot_unheld(evcore_slot_locked(q, q->tail));
 }
 
 static inline bool evcore_has_room_locked(struct evcore_queue *q)
@@ -585,12 +588,22 @@ static inline bool evcore_enough_locked(struct evcore_reader *r,
 	return avail >= mark || (avail && evcore_depth_locked(q) == q->capacity);
 }
 
-/* Take the tail record out of the ring; its readers are already dealt with. */
-static inline void evcore_pop_tail_locked(struct evcore_queue *q)
+/*
+ * Take the tail record, @ev, out of the ring; its readers are already
+ * dealt with.
+ */
+static inline void evcore_pop_rec_locked(struct evcore_queue *q,
+					 const struct evcore_event *ev)
 {
 	lockdep_assert_held(&q->lock);
-	q->src_live[evcore_rec_locked(q, q->tail)->source_id]--;
+	q->src_live[ev->source_id]--;
 	q->tail++;
+}
+
+/* As evcore_pop_rec_locked(), looking the tail record up. */
+static inline void evcore_pop_tail_locked(struct evcore_queue *q)
+{
+	evcore_pop_rec_locked(q, evcore_rec_locked(q, q->tail));
 }
 
 /*
@@ -601,7 +614,6 @@ static inline void evcore_pop_tail_locked(struct evcore_queue *q)
 static inline void evcore_reclaim_locked(struct evcore_queue *q, u32 budget)
 {
 	struct evcore_ring *ring = &q->ring;
-	const struct evcore_slot *slot;
 	u32 idx;
 
 	lockdep_assert_held(&q->lock);
@@ -616,12 +628,9 @@ static inline void evcore_reclaim_locked(struct evcore_queue *q, u32 budget)
 	idx = evcore_ring_idx(q->head, q->head_idx, q->capacity, q->tail);
 	do {
 		evcore_touch_slots(q, 1);
-		slot = &ring->slots[idx];
-		if (slot->refs || slot->pins)
+		if (!evcore_slot_unheld(&ring->slots[idx]))
 			return;
-		q->src_live[((const struct evcore_event *)
-			     (ring->recs + (size_t)idx * q->record_size))->source_id]--;
-		q->tail++;
+		evcore_pop_rec_locked(q, evcore_ring_rec(q, ring, idx));
 		if (++idx == q->capacity)
 			idx = 0;
 	} while (--budget && q->tail != q->head);

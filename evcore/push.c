@@ -51,7 +51,7 @@ static void evcore_overwrite_one_locked(struct evcore_queue *q)
 	trace_evcore_drop(q->name, ev->seq, ev->source_id, ev->source_seq,
 			  true);
 	slot->pins = 0;
-	evcore_pop_tail_locked(q);
+	evcore_pop_rec_locked(q, ev);
 	*evcore_pins_at_locked(q, q->tail) += pins;
 }
 
