@@ -355,6 +355,12 @@ static inline u32 evcore_ring_idx(u64 end, u32 end_idx, u32 cap, u64 seq)
 	return end_idx >= back ? end_idx - back : end_idx + cap - back;
 }
 
+/* The index @n records after @idx, @n at most @cap, in a ring of @cap. */
+static inline u32 evcore_idx_add(u32 idx, u32 n, u32 cap)
+{
+	return idx + n < cap ? idx + n : idx + n - cap;
+}
+
 /*
  * The ring holding @seq, which must be in [tail, head], and its index
  * there. Counts as one slot touched.
@@ -408,6 +414,20 @@ static inline u32 *evcore_pins_at_locked(struct evcore_queue *q, u64 seq)
 	if (seq == q->head)
 		return &q->head_pins;
 	return &evcore_slot_locked(q, seq)->pins;
+}
+
+/*
+ * As evcore_pins_at_locked(), for a @seq in [tail, head] at or past
+ * old_split (in the current ring), whose index there the caller has at
+ * hand: @idx, which the head's case does not use.
+ */
+static inline u32 *evcore_pins_at_idx_locked(struct evcore_queue *q, u64 seq,
+					     u32 idx)
+{
+	lockdep_assert_held(&q->lock);
+	if (seq == q->head)
+		return &q->head_pins;
+	return &q->ring.slots[idx].pins;
 }
 
 /* Drop one from a holder count; it must hold one. */
@@ -631,8 +651,7 @@ static inline void evcore_reclaim_locked(struct evcore_queue *q, u32 budget)
 		if (!evcore_slot_unheld(&ring->slots[idx]))
 			return;
 		evcore_pop_rec_locked(q, evcore_ring_rec(q, ring, idx));
-		if (++idx == q->capacity)
-			idx = 0;
+		idx = evcore_idx_add(idx, 1, q->capacity);
 	} while (--budget && q->tail != q->head);
 }
 

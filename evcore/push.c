@@ -150,7 +150,7 @@ static void evcore_store_locked(struct evcore_queue *q,
 	evcore_store_payload(data, payload, len, q->payload_size);
 
 	q->head++;
-	q->head_idx = q->head_idx + 1 == q->capacity ? 0 : q->head_idx + 1;
+	q->head_idx = evcore_idx_add(q->head_idx, 1, q->capacity);
 	q->cnt.generated++;
 	q->cnt.queued++;
 	src->generated++;

@@ -146,12 +146,10 @@ evcore_read_fast_locked(struct evcore_reader *r, struct evcore_rd *rd,
 	if (got) {
 		/* Move the reader's pin past what it was given. */
 		evcore_touch_slots(q, 2);
-		evcore_dec(&q->ring.slots[idx].pins);
-		if (pos + got == q->head)
-			q->head_pins++;
-		else
-			q->ring.slots[idx + got < q->capacity ? idx + got :
-				      idx + got - q->capacity].pins++;
+		evcore_dec(evcore_pins_at_idx_locked(q, pos, idx));
+		(*evcore_pins_at_idx_locked(q, pos + got,
+					    evcore_idx_add(idx, got,
+							   q->capacity)))++;
 		r->at.pos = pos + got;
 		rd->done += (size_t)got * rs;
 		evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
