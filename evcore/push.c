@@ -39,12 +39,18 @@ static u64 evcore_now(clockid_t clock)
  */
 static void evcore_overwrite_one_locked(struct evcore_queue *q)
 {
-	struct evcore_slot *slot = evcore_slot_locked(q, q->tail);
-	struct evcore_event *ev = evcore_rec_locked(q, q->tail);
-	struct evcore_source *owner = q->sources[ev->source_id];
-	u32 pins = slot->pins;
+	struct evcore_source *owner;
+	struct evcore_slot *slot;
+	struct evcore_event *ev;
+	struct evcore_ring *ring;
+	u32 idx, pins;
 
 	lockdep_assert_held(&q->lock);
+	ring = evcore_ring_at_locked(q, q->tail, &idx);
+	slot = &ring->slots[idx];
+	ev = evcore_ring_rec(q, ring, idx);
+	owner = q->sources[ev->source_id];
+	pins = slot->pins;
 	if (owner)
 		owner->overwritten++;
 	q->cnt.overwritten++;
