@@ -142,6 +142,9 @@ struct evcore_hold_count {
  * @src_delivered: per source id, records copied to readers since the
  *	source was registered or the statistics reset: kept here rather than
  *	in the source, so that a read touches no memory of the producer's
+ * @src_since: per source id, the sequence number of the first record its
+ *	current source could queue (the head when it registered): records
+ *	before it are an earlier source's, charged to nobody
  * @last_ts: timestamp of the newest record
  * @grouped: set by the first group of more than one record queued, never
  *	cleared: reads then end only between groups (see evcore_read())
@@ -193,6 +196,7 @@ struct evcore_queue {
 	u64 src_total[EVCORE_SOURCE_ID_MAX + 1];
 	u64 src_live[EVCORE_SOURCE_ID_MAX + 1];
 	u64 src_delivered[EVCORE_SOURCE_ID_MAX + 1];
+	u64 src_since[EVCORE_SOURCE_ID_MAX + 1];
 	u64 last_ts;
 	bool grouped;
 #ifdef CONFIG_EVCORE_DEBUG

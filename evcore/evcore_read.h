@@ -164,11 +164,16 @@ static inline void evcore_delivered_locked(struct evcore_reader *r,
 	struct evcore_queue *q = r->q;
 	size_t rs = q->record_size;
 	const u8 *rec = ring->recs + (size_t)idx * rs;
+	const struct evcore_event *ev;
 	u32 i;
 
 	lockdep_assert_held(&q->lock);
-	for (i = 0; i < n; i++, rec += rs)
-		q->src_delivered[((const struct evcore_event *)rec)->source_id]++;
+	for (i = 0; i < n; i++, rec += rs) {
+		ev = (const struct evcore_event *)rec;
+		/* Only its own records count for the id's current source. */
+		q->src_delivered[ev->source_id] +=
+			ev->seq >= q->src_since[ev->source_id];
+	}
 	r->read += n;
 	q->cnt.delivered += n;
 }

@@ -104,7 +104,8 @@ static u32 evcore_undeliver_locked(struct evcore_reader *r,
 			good->filtered--;
 			continue;
 		}
-		q->src_delivered[ev->source_id]--;
+		if (ev->seq >= q->src_since[ev->source_id])
+			q->src_delivered[ev->source_id]--;
 		if (r->hold == EVCORE_HOLD_REFS) {
 			ring->slots[idx].refs++;
 			good->acct--;

@@ -72,6 +72,7 @@ int evcore_source_register(struct evcore_queue *q, struct evcore_source *src,
 	src->dropped = 0;
 	src->overwritten = 0;
 	q->src_delivered[id] = 0;
+	q->src_since[id] = q->head;
 	src->registered = true;
 	rcu_assign_pointer(src->queue, q);
 	q->sources[id] = src;

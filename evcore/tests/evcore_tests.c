@@ -2729,6 +2729,51 @@ out:
 }
 
 /*
+ * A source registered under the id of one unregistered while its records
+ * are still queued counts only its own events: the old owner's records
+ * overwritten or read afterwards are not charged to it.
+ */
+static void evt_source_id_reuse_stats(struct evt_ctx *ctx)
+{
+	struct evcore_source a = {}, b = {};
+	struct evcore_reader *r = NULL;
+	struct evcore_queue *q;
+	unsigned int i, ids[2];
+	size_t rs;
+	ssize_t ret;
+
+	q = evt_queue(ctx, 4, 8, EVCORE_POLICY_DROP_OLDEST);
+	if (!q)
+		return;
+	rs = evcore_record_size(q);
+	r = evt_reader(ctx, q);
+	if (!r || !evt_register(ctx, q, &a, "a", 1))
+		goto out;
+	for (i = 0; i < 4; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&a, i, 8), 0);
+	evcore_source_unregister(&a);
+	if (!evt_register(ctx, q, &b, "b", 1))
+		goto out;
+	/* b's first event overwrites a's oldest record, not one of b's. */
+	EVT_EXPECT_EQ(ctx, evt_push_n(&b, 0, 8), 0);
+	EVT_EXPECT_SOURCE(ctx, &b, 1, 1, 0, 0, 0, 1);
+
+	/* Three records of a, after the loss of its first, then b's one. */
+	ret = evt_read(ctx, r, 8 * rs, true);
+	EVT_EXPECT_RECORDS(ctx, q, ret, { 1, 1 }, { 1, 0 }, { 2, 0 }, { 3, 0 },
+			   { 4, 0 });
+	evt_count_ids(ctx, q, ret, ids, ARRAY_SIZE(ids));
+	EVT_EXPECT_EQ(ctx, ids[1], 4);
+	/* Only b's own record counts as delivered for b. */
+	EVT_EXPECT_SOURCE(ctx, &b, 1, 1, 0, 0, 1, 1);
+out:
+	evt_unregister(&b);
+	evt_unregister(&a);
+	evt_reader_done(r);
+	evt_queue_done(q);
+}
+
+/*
  * A producer thread pushing until its source is unregistered: every push
  * before that is queued or refused, every push after fails with -ENODEV.
  */
