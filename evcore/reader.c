@@ -172,12 +172,17 @@ static void evcore_walk(struct evcore_reader *r, u64 seq, u64 until,
 			/*
 			 * Overwritten before the walk reached them, the pin
 			 * of a walking reader moved to the tail with them:
-			 * everything from its position on is gone, the
-			 * records it took included. It is told of every
-			 * event overwritten there, whatever its source.
+			 * everything from its position on is gone. It is
+			 * told of every event overwritten past its cursor,
+			 * whatever its source, and of the records it took
+			 * before it (its references kept them from being
+			 * freed: they were overwritten too); the others
+			 * before the cursor it skipped, whether freed or
+			 * overwritten.
 			 */
 			if (pinned && r->at.pos < q->tail) {
-				r->at.owed += q->tail - r->at.pos;
+				r->at.owed += q->tail - seq + taken;
+				r->at.filtered += seq - r->at.pos - taken;
 				r->at.pos = q->tail;
 				taken = 0;
 			}

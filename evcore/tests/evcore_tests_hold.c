@@ -605,3 +605,107 @@ out:
 out_free:
 	kfree(w);
 }
+
+/*
+ * A filter change walks the records of the sources it no longer wants and
+ * lets them go behind its cursor, where nobody else needs them. When an
+ * overwrite then passes the cursor, the reader is told of the events
+ * overwritten, not of those it let go: those it skipped with its new
+ * filter count as filtered. The probe on the evcore_walk tracepoint pushes
+ * in the walk's second pass, before it takes the queue lock.
+ */
+#define EVT_WALKLOSS_CAP	128
+#define EVT_WALKLOSS_B		100
+
+struct evt_walk_loss {
+	struct evcore_source a, b;
+	bool armed;
+	u32 passes;
+	u32 pushed;
+	int err;
+};
+
+static void evt_walk_loss_probe(void *data, const char *queue, u64 seq,
+				u64 until)
+{
+	struct evt_walk_loss *w = data;
+	int ret;
+
+	if (!READ_ONCE(w->armed) || strcmp(queue, "evt") || ++w->passes != 2)
+		return;
+	/*
+	 * The first pass let go of source b's records before its cursor:
+	 * fill the queue with source a's, and one more, which overwrites
+	 * the record under the cursor.
+	 */
+	for (w->pushed = 0; w->pushed < EVT_WALKLOSS_CAP - (until - seq) + 1;
+	     w->pushed++) {
+		ret = evt_push_n(&w->a, w->pushed, 8);
+		if (ret && !w->err)
+			w->err = ret;
+	}
+}
+
+static void evt_filter_walk_loss(struct evt_ctx *ctx)
+{
+	struct evcore_reader_stats rst;
+	struct evcore_reader *r = NULL;
+	struct evt_walk_loss *w;
+	struct evcore_queue *q;
+	struct evcore_stats st;
+	ssize_t ret;
+	u32 i;
+
+	/* The probe runs with preemption off, where RT may not push. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		ctx->skip = "PREEMPT_RT: no push from a tracepoint probe";
+		return;
+	}
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!EVT_EXPECT(ctx, w))
+		return;
+	q = evt_queue(ctx, EVT_WALKLOSS_CAP, 8, EVCORE_POLICY_DROP_OLDEST);
+	if (!q)
+		goto out_free;
+	r = evt_reader(ctx, q);
+	if (!r || !evt_register(ctx, q, &w->a, "a", 1) ||
+	    !evt_register(ctx, q, &w->b, "b", 2))
+		goto out;
+	for (i = 0; i < EVT_WALKLOSS_B; i++)
+		EVT_EXPECT_EQ(ctx, evt_push_n(&w->b, i, 8), 0);
+	if (!EVT_EXPECT_EQ(ctx,
+			   register_trace_evcore_walk(evt_walk_loss_probe, w),
+			   0))
+		goto out;
+	WRITE_ONCE(w->armed, true);
+	evcore_reader_set_filter(r, BIT_ULL(w->a.id));
+	WRITE_ONCE(w->armed, false);
+	unregister_trace_evcore_walk(evt_walk_loss_probe, w);
+	tracepoint_synchronize_unregister();
+	EVT_EXPECT_EQ(ctx, w->err, 0);
+	EVT_EXPECT_EQ(ctx, w->passes, 2);
+
+	evcore_queue_get_stats(q, &st);
+	EVT_NOTE(ctx, "pushed %u of a, %llu overwritten", w->pushed,
+		 st.overwritten);
+	EVT_EXPECT_EQ(ctx, st.overwritten, 1);
+	/* The loss of the one event overwritten, then every event of a. */
+	ret = evt_read(ctx, r, EVT_SLOT_SIZE, true);
+	EVT_EXPECT_EQ(ctx, ret, (w->pushed + 1) * evcore_record_size(q));
+	if (ret > 0) {
+		EVT_EXPECT(ctx, evt_rec(ctx, q, 0)->flags & EVCORE_EVENT_LOSS);
+		EVT_EXPECT_EQ(ctx, evt_rec(ctx, q, 0)->lost, st.overwritten);
+	}
+	evcore_reader_get_stats(r, &rst);
+	EVT_EXPECT_EQ(ctx, rst.lost, st.overwritten);
+	EVT_EXPECT_EQ(ctx, rst.read, w->pushed);
+	EVT_EXPECT_EQ(ctx, rst.read + rst.lost + rst.filtered,
+		      EVT_WALKLOSS_B + w->pushed);
+out:
+	evt_reader_done(r);
+	evt_unregister(&w->b);
+	evt_unregister(&w->a);
+	evt_queue_done(q);
+out_free:
+	kfree(w);
+}
