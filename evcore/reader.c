@@ -46,6 +46,7 @@ static struct evcore_reader *__evcore_reader_open(struct evcore_queue *q,
 {
 	struct evcore_reader *r;
 	unsigned long flags;
+	bool room;
 	u64 pos;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
@@ -64,6 +65,7 @@ static struct evcore_reader *__evcore_reader_open(struct evcore_queue *q,
 		evcore_reader_free(r);
 		return ERR_PTR(-ENODEV);
 	}
+	room = !evcore_has_room_locked(q);
 	pos = at_head ? q->head : q->tail;
 	r->at.pos = pos;
 	r->at.seen = evcore_refused_at_locked(q, pos);
@@ -71,10 +73,16 @@ static struct evcore_reader *__evcore_reader_open(struct evcore_queue *q,
 	q->nr_readers++;
 	q->nr_wanting++;
 	q->reader_bytes += r->bytes;
-	/* What no reader needs now, with one reader wanting, may go. */
+	/*
+	 * What no reader needs now, with one reader wanting, may go: all of
+	 * it for a reader at the head, room for blocked producers maybe.
+	 */
 	evcore_reclaim_locked(q, EVCORE_RECLAIM_MAX);
+	room = room && evcore_has_room_locked(q);
 	kref_get(&q->ref);
 	evcore_unlock(q, flags);
+	if (room)
+		evcore_wake_room(q);
 	return r;
 }
 
@@ -103,7 +111,8 @@ EXPORT_SYMBOL_NS_GPL(evcore_reader_open, EVCORE_NS);
  *
  * As evcore_reader_open(), but the reader starts at the head: it sees only
  * the events queued after it opened (and no loss from before), as an evdev
- * client does. Records that no reader needs any more are then freed.
+ * client does. Records that no reader needs any more are then freed, and
+ * producers blocked on the room they leave are woken.
  *
  * Context: Process context, may sleep.
  * Return: as evcore_reader_open().

@@ -1459,6 +1459,71 @@ out:
 }
 
 /*
+ * Block: with no reader wanting anything (only a write-only file, whose
+ * filter is empty) the queue keeps what it holds, and fills. A reader
+ * opened at the head needs none of it: the records go, and a producer
+ * asleep in evcore_push_wait() is woken for the room, as is a poller
+ * waiting for EPOLLOUT.
+ */
+static void evt_block_woken_by_open_new(struct evt_ctx *ctx)
+{
+	struct evcore_reader *w = NULL, *r = NULL;
+	struct evcore_source src = {};
+	struct evt_one_push o = {};
+	struct evt_poller *p;
+	struct evcore_queue *q;
+	struct evt_thread t;
+	struct evt_heads h;
+	struct evcore_stats st;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!EVT_EXPECT(ctx, p))
+		return;
+	q = evt_queue(ctx, 2, 8, EVCORE_POLICY_BLOCK);
+	if (!q)
+		goto out_free;
+	w = evt_reader(ctx, q);
+	if (!w || !evt_register(ctx, q, &src, "wait", 0))
+		goto out;
+	evcore_reader_set_filter(w, 0);
+	EVT_EXPECT_EQ(ctx, evt_push_n(&src, 0, 8), 0);
+	EVT_EXPECT_EQ(ctx, evt_push_n(&src, 1, 8), 0);
+	EVT_EXPECT_POLL(ctx, evt_poll(w), EPOLLOUT, 0);
+
+	o.src = &src;
+	o.n = 2;
+	o.payload_size = 8;
+	if (!evt_heads_find(ctx, w, &h) ||
+	    !evt_thread_start(ctx, &t, evt_one_push_fn, &o, q, 1))
+		goto out;
+	if (evt_wait_sleepers(ctx, &h, 1, &t)) {
+		EVT_EXPECT_POLL(ctx, evt_poller_add(p, w), EPOLLOUT, 0);
+		r = evcore_reader_open_new(q);
+		EVT_EXPECT_ERR(ctx, r, 0);
+		if (IS_ERR(r))
+			r = NULL;
+		/* The two records went with the open. */
+		evcore_queue_get_stats(q, &st);
+		EVT_EXPECT(ctx, st.depth < 2);
+		EVT_EXPECT(ctx, evt_poller_keys(p) & EPOLLOUT);
+		evt_poller_remove(p);
+		EVT_EXPECT(ctx, evt_wait_for(evt_thread_done(&t)));
+	}
+	/* A producer left asleep is let go. */
+	if (!evt_thread_done(&t))
+		evcore_queue_shutdown(q);
+	evt_thread_join(ctx, &t);
+	EVT_EXPECT_EQ(ctx, o.ret, 0);
+out:
+	evt_unregister(&src);
+	evt_reader_done(r);
+	evt_reader_done(w);
+	evt_queue_done(q);
+out_free:
+	kfree(p);
+}
+
+/*
  * The policy changes at run time and applies to the next push; a
  * producer asleep under block is woken when the policy leaves block.
  */
