@@ -170,6 +170,21 @@ static const char *const eci_type_names[EV_CNT] = {
 	[EV_FF_STATUS] = "ff_status",
 };
 
+/*
+ * Hang up @ed's readers: they get ENODEV and EPOLLHUP (as from
+ * evdev_hangup()), new opens ENODEV, and the input device is closed, so
+ * events() runs no more for it once this returns.
+ */
+static void eci_hangup(struct eci_dev *ed)
+{
+	mutex_lock(&ed->mutex);
+	ed->exist = false;
+	evcore_queue_shutdown(ed->q);
+	if (ed->open)
+		input_close_device(&ed->conn->handle);
+	mutex_unlock(&ed->mutex);
+}
+
 /* Give @conn's input device its ring and node. */
 static int eci_bind_locked(struct eci_conn *conn)
 {
@@ -239,11 +254,14 @@ static int eci_bind_locked(struct eci_conn *conn)
 	cdev_init(&ed->cdev, &eci_fops);
 	ret = cdev_device_add(&ed->cdev, &ed->dev);
 	if (ret)
-		goto err_conn;
+		goto err_hangup;
 	return 0;
 
-err_conn:
+err_hangup:
+	/* The node was a character device for a while: a reader may be in. */
+	eci_hangup(ed);
 	conn->ed = NULL;
+	ed->conn = NULL;
 err_sources:
 	eci_sources_unregister(ed);
 err_put:
@@ -252,9 +270,8 @@ err_put:
 }
 
 /*
- * Take @conn's node away: readers get ENODEV and EPOLLHUP (as from
- * evdev_hangup()), the input device is closed, the files still open keep
- * what they need until they are closed.
+ * Take @conn's node away: its readers are hung up (eci_hangup()), the
+ * files still open keep what they need until they are closed.
  */
 static void eci_unbind_locked(struct eci_conn *conn)
 {
@@ -263,12 +280,7 @@ static void eci_unbind_locked(struct eci_conn *conn)
 	lockdep_assert_held(&eci_lock);
 	if (!ed)
 		return;
-	mutex_lock(&ed->mutex);
-	ed->exist = false;
-	evcore_queue_shutdown(ed->q);
-	if (ed->open)
-		input_close_device(&conn->handle);
-	mutex_unlock(&ed->mutex);
+	eci_hangup(ed);
 	cdev_device_del(&ed->cdev, &ed->dev);
 	conn->ed = NULL;
 	ed->conn = NULL;

@@ -814,4 +814,167 @@ TEST_F(ei, unload_with_readers)
 	EXPECT_EQ(0, ei_module());
 }
 
+/*
+ * Make evdev number the devices anew, for the test below: @g, bound, has
+ * its node named after its eventN; @d, the fixture's device, below it, goes;
+ * evdev is loaded again, so g's eventN changes; @h, made then and named in
+ * the rules with g, gets g's old eventN. Returns 0, 1 when evdev cannot be
+ * unloaded, or -1.
+ */
+static int ei_renumber(struct __test_metadata *_metadata, struct ei_dev *d,
+		       struct ei_dev *g, struct ei_dev *h, char *rule,
+		       size_t len, int *old)
+{
+	ASSERT_EQ(0, ei_create(g, "moved"));
+	ei_name(h->name, sizeof(h->name), "late");
+	snprintf(rule, len, "name:%s;name:%s", g->name, h->name);
+	ASSERT_EQ(0, ei_bind(rule));
+	ei_find(g);
+	ASSERT_NE(0, g->evcore[0]);
+	*old = g->n;
+	ei_destroy(d);
+	if (syscall(SYS_delete_module, "evdev", O_NONBLOCK)) {
+		TH_LOG("evdev cannot be unloaded: %s", strerror(errno));
+		ei_destroy(g);
+		return 1;
+	}
+	ASSERT_EQ(0, system("modprobe evdev"));
+	ei_find(g);
+	ASSERT_NE(*old, g->n);
+	ASSERT_EQ(0, ei_begin(h, "late"));
+	ASSERT_EQ(0, ioctl(h->ufd, UI_SET_EVBIT, EV_KEY));
+	ASSERT_EQ(0, ioctl(h->ufd, UI_SET_KEYBIT, KEY_A));
+	ASSERT_EQ(0, ei_end(h));
+	return 0;
+}
+
+#define EI_RACE_NODES	4
+#define EI_RACE_TRIES	400
+#define EI_MODPROBE	"/proc/sys/kernel/modprobe"
+
+struct ei_opener {
+	char path[EI_RACE_NODES][64];
+	int fd;
+	bool stop;
+};
+
+/* Open the nodes over and over until one opens or told to stop. */
+static void *ei_open_loop(void *arg)
+{
+	struct ei_opener *o = arg;
+	int i, fd;
+
+	while (!__atomic_load_n(&o->stop, __ATOMIC_SEQ_CST)) {
+		for (i = 0; i < EI_RACE_NODES; i++) {
+			fd = open(o->path[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0) {
+				__atomic_store_n(&o->fd, fd, __ATOMIC_SEQ_CST);
+				return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Whether input minor @m is some class device's under /sys/class/input. */
+static bool ei_minor_used(unsigned int m)
+{
+	char path[300], buf[32];
+	unsigned int maj, min;
+	struct dirent *de;
+	bool used = false;
+	DIR *dir;
+
+	dir = opendir("/sys/class/input");
+	if (!dir)
+		return true;
+	while (!used && (de = readdir(dir))) {
+		snprintf(path, sizeof(path), "/sys/class/input/%s/dev",
+			 de->d_name);
+		if (!mp_read_file(path, buf, sizeof(buf)) &&
+		    sscanf(buf, "%u:%u", &maj, &min) == 2)
+			used = maj == 13 && min == m;
+	}
+	closedir(dir);
+	return used;
+}
+
+/*
+ * A bind that fails once the node exists as a character device (here its
+ * device_add() fails on the name) must not leave a file opened in between
+ * on a device that is gone: that file is hung up as after an unbind, and
+ * no event of the input device reaches the half-made node. The nodes the
+ * next dynamic minors would get are made in /tmp and opened over and over
+ * while the bind fails again and again.
+ */
+TEST_F(ei, bind_failure_hangs_up_openers)
+{
+	struct ei_opener o = { .fd = -1 };
+	struct evcore_input_info info;
+	char modprobe[256];
+	struct ei_dev g, h;
+	unsigned int m, n = 0;
+	char rule[320];
+	int i, old, ret;
+	bool opened;
+	pthread_t t;
+
+	ret = ei_renumber(_metadata, &self->d, &g, &h, rule, sizeof(rule),
+			  &old);
+	ASSERT_LE(0, ret);
+	if (ret)
+		SKIP(return, "evdev cannot be unloaded");
+	snprintf(rule, sizeof(rule), "name:%s", g.name);
+	ASSERT_EQ(0, ei_bind(rule));
+	for (m = 256; m < 1024 && n < EI_RACE_NODES; m++) {
+		if (ei_minor_used(m))
+			continue;
+		snprintf(o.path[n], sizeof(o.path[n]), "/tmp/ei-race-%d-%u",
+			 getpid(), m);
+		unlink(o.path[n]);
+		ASSERT_EQ(0, mknod(o.path[n], S_IFCHR | 0600, makedev(13, m)));
+		n++;
+	}
+	ASSERT_EQ(EI_RACE_NODES, n);
+	/*
+	 * An open of a minor without a node asks for a module through
+	 * modprobe: so slow that the opens would hardly ever meet the bind.
+	 */
+	ASSERT_EQ(0, mp_read_file(EI_MODPROBE, modprobe, sizeof(modprobe)));
+	snprintf(rule, sizeof(rule), "name:%s;name:%s", g.name, h.name);
+	ASSERT_EQ(0, pthread_create(&t, NULL, ei_open_loop, &o));
+	/* Nothing from here to the restore may return early. */
+	ret = mp_write_file(EI_MODPROBE, "\n");
+	for (i = 0; !ret && i < EI_RACE_TRIES; i++) {
+		ret = ei_bind(rule);
+		if (__atomic_load_n(&o.fd, __ATOMIC_SEQ_CST) >= 0)
+			break;
+	}
+	__atomic_store_n(&o.stop, true, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, mp_write_file(EI_MODPROBE, modprobe));
+	ASSERT_EQ(0, ret);
+	TH_LOG("%d failed binds, a node opened: %s", i, o.fd >= 0 ? "yes" : "no");
+	ei_find(&h);
+	opened = o.fd >= 0;
+	if (opened) {
+		EXPECT_EQ(-1, read(o.fd, self->rec, EI_REC));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(-1, ioctl(o.fd, EVCORE_INPUT_IOC_GET_INFO, &info));
+		EXPECT_EQ(ENODEV, errno);
+		/*
+		 * No event is written while it is open: with the file not
+		 * hung up, events() would find no ring and oops.
+		 */
+		close(o.fd);
+	}
+	for (i = 0; i < EI_RACE_NODES; i++)
+		unlink(o.path[i]);
+	ei_destroy(&h);
+	ei_destroy(&g);
+	if (!opened)
+		SKIP(return, "no open met a failing bind in %d tries",
+		     EI_RACE_TRIES);
+}
+
 TEST_HARNESS_MAIN
