@@ -116,21 +116,25 @@ tap_time() {
 	tap_stage_start=$now
 }
 
-# tap_import [--skips-fail WHERE] [--indent INDENT] PREFIX FILE: the
-# results of the TAP stream in FILE, renumbered, PREFIX before each
-# description; the number of them in tap_imported. "# time:" comments are
-# kept, and so are the comments right after a failure (its details, up to
-# the next line that is not a comment): as they are, or with --indent as
-# notes whose text is INDENT and the comment without its "#". With
-# --skips-fail a skip is a failure, "DESC (skipped WHERE: REASON)": where
-# every test can run, a skip hides a failure.
+# tap_import [--skips-fail WHERE [--skip-ok PATTERN]...] [--indent INDENT]
+# PREFIX FILE: the results of the TAP stream in FILE, renumbered, PREFIX
+# before each description; the number of them in tap_imported. "# time:"
+# comments are kept, and so are the comments right after a failure (its
+# details, up to the next line that is not a comment): as they are, or
+# with --indent as notes whose text is INDENT and the comment without its
+# "#". With --skips-fail a skip is a failure, "DESC (skipped WHERE:
+# REASON)": where every test can run, a skip hides a failure. A skip whose
+# "DESC: REASON" matches a --skip-ok PATTERN (a shell pattern) stays a
+# skip: one the kernel makes inevitable, named by the caller.
 tap_import() {
 	local skips_fail='' indent='' reindent=0 prefix file line desc skip
-	local after_failure=0
+	local after_failure=0 pat allowed
+	local -a skip_ok=()
 
 	while [ $# -gt 2 ]; do
 		case "$1" in
 		--skips-fail) skips_fail=$2; shift 2 ;;
+		--skip-ok) skip_ok+=("$2"); shift 2 ;;
 		--indent) indent=$2; reindent=1; shift 2 ;;
 		*) break ;;
 		esac
@@ -151,7 +155,12 @@ tap_import() {
 				skip=${skip# }
 				skip=${skip:-no reason given}
 				desc=${desc%% # SKIP*}
-				if [ -n "$skips_fail" ]; then
+				allowed=0
+				for pat in "${skip_ok[@]}"; do
+					# shellcheck disable=SC2053 # a pattern
+					[[ "$desc: $skip" != $pat ]] || allowed=1
+				done
+				if [ -n "$skips_fail" ] && [ "$allowed" = 0 ]; then
 					tap_result 1 "$prefix$desc (skipped $skips_fail: $skip)"
 					after_failure=1
 				else
