@@ -476,6 +476,18 @@ static inline u64 evcore_refused_at_locked(struct evcore_queue *q, u64 seq)
 	return q->refused;
 }
 
+/*
+ * Whether @ev was queued by the source its id names now, not by an earlier
+ * source that had the id: only a source's own records count in its
+ * statistics.
+ */
+static inline bool evcore_rec_owned_locked(struct evcore_queue *q,
+					   const struct evcore_event *ev)
+{
+	lockdep_assert_held(&q->lock);
+	return ev->seq >= q->src_since[ev->source_id];
+}
+
 static inline bool evcore_wanted_locked(struct evcore_reader *r,
 					u32 source_id)
 {

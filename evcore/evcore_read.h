@@ -170,9 +170,8 @@ static inline void evcore_delivered_locked(struct evcore_reader *r,
 	lockdep_assert_held(&q->lock);
 	for (i = 0; i < n; i++, rec += rs) {
 		ev = (const struct evcore_event *)rec;
-		/* Only its own records count for the id's current source. */
 		q->src_delivered[ev->source_id] +=
-			ev->seq >= q->src_since[ev->source_id];
+			evcore_rec_owned_locked(q, ev);
 	}
 	r->read += n;
 	q->cnt.delivered += n;

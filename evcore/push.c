@@ -51,8 +51,7 @@ static void evcore_overwrite_one_locked(struct evcore_queue *q)
 	ev = evcore_ring_rec(q, ring, idx);
 	owner = q->sources[ev->source_id];
 	pins = slot->pins;
-	/* A record of the id's earlier source is not its new one's. */
-	if (owner && ev->seq >= q->src_since[ev->source_id])
+	if (owner && evcore_rec_owned_locked(q, ev))
 		owner->overwritten++;
 	q->cnt.overwritten++;
 	trace_evcore_drop(q->name, ev->seq, ev->source_id, ev->source_seq,

@@ -104,7 +104,7 @@ static u32 evcore_undeliver_locked(struct evcore_reader *r,
 			good->filtered--;
 			continue;
 		}
-		if (ev->seq >= q->src_since[ev->source_id])
+		if (evcore_rec_owned_locked(q, ev))
 			q->src_delivered[ev->source_id]--;
 		if (r->hold == EVCORE_HOLD_REFS) {
 			ring->slots[idx].refs++;
