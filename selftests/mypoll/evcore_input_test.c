@@ -18,6 +18,7 @@
 
 #include "kselftest_harness.h"
 #include "mypoll_util.h"
+#include "fail_nth.h"
 
 #define EI_BIND		"/sys/module/evcore_input/parameters/bind"
 #define EI_REC		((ssize_t)sizeof(struct evcore_input_record))
@@ -814,66 +815,60 @@ TEST_F(ei, unload_with_readers)
 	EXPECT_EQ(0, ei_module());
 }
 
-/*
- * Make evdev number the devices anew, for the test below: @g, bound, has
- * its node named after its eventN; @d, the fixture's device, below it, goes;
- * evdev is loaded again, so g's eventN changes; @h, made then and named in
- * the rules with g, gets g's old eventN. Returns 0, 1 when evdev cannot be
- * unloaded, or -1.
- */
-static int ei_renumber(struct __test_metadata *_metadata, struct ei_dev *d,
-		       struct ei_dev *g, struct ei_dev *h, char *rule,
-		       size_t len, int *old)
-{
-	ASSERT_EQ(0, ei_create(g, "moved"));
-	ei_name(h->name, sizeof(h->name), "late");
-	snprintf(rule, len, "name:%s;name:%s", g->name, h->name);
-	ASSERT_EQ(0, ei_bind(rule));
-	ei_find(g);
-	ASSERT_NE(0, g->evcore[0]);
-	*old = g->n;
-	ei_destroy(d);
-	if (syscall(SYS_delete_module, "evdev", O_NONBLOCK)) {
-		TH_LOG("evdev cannot be unloaded: %s", strerror(errno));
-		ei_destroy(g);
-		return 1;
-	}
-	ASSERT_EQ(0, system("modprobe evdev"));
-	ei_find(g);
-	ASSERT_NE(*old, g->n);
-	ASSERT_EQ(0, ei_begin(h, "late"));
-	ASSERT_EQ(0, ioctl(h->ufd, UI_SET_EVBIT, EV_KEY));
-	ASSERT_EQ(0, ioctl(h->ufd, UI_SET_KEYBIT, KEY_A));
-	ASSERT_EQ(0, ei_end(h));
-	return 0;
-}
-
 #define EI_RACE_NODES	4
-#define EI_RACE_TRIES	400
+#define EI_RACE_ROUNDS	200
+#define EI_RACE_SECONDS	20
+#define EI_NTH_MAX	512
 #define EI_MODPROBE	"/proc/sys/kernel/modprobe"
+#define EI_FAILSLAB_GFP	MP_DEBUGFS "/failslab/ignore-gfp-wait"
 
+/*
+ * The opener thread and the test: @fd is the file it opened (it opens no
+ * more until the test takes it); while @pause is set it opens nothing, and
+ * it says so in @paused.
+ */
 struct ei_opener {
 	char path[EI_RACE_NODES][64];
 	int fd;
+	bool pause;
+	bool paused;
 	bool stop;
 };
 
-/* Open the nodes over and over until one opens or told to stop. */
+#define ei_load(p)	__atomic_load_n(p, __ATOMIC_SEQ_CST)
+#define ei_store(p, v)	__atomic_store_n(p, v, __ATOMIC_SEQ_CST)
+
+/* Open the nodes over and over until told to stop. */
 static void *ei_open_loop(void *arg)
 {
 	struct ei_opener *o = arg;
 	int i, fd;
 
-	while (!__atomic_load_n(&o->stop, __ATOMIC_SEQ_CST)) {
+	while (!ei_load(&o->stop)) {
+		if (ei_load(&o->pause)) {
+			ei_store(&o->paused, true);
+			continue;
+		}
+		if (ei_load(&o->fd) >= 0)
+			continue;
 		for (i = 0; i < EI_RACE_NODES; i++) {
 			fd = open(o->path[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 			if (fd >= 0) {
-				__atomic_store_n(&o->fd, fd, __ATOMIC_SEQ_CST);
-				return NULL;
+				ei_store(&o->fd, fd);
+				break;
 			}
 		}
 	}
 	return NULL;
+}
+
+/* Stop the opener, once no open of it is under way. */
+static void ei_pause(struct ei_opener *o)
+{
+	ei_store(&o->paused, false);
+	ei_store(&o->pause, true);
+	while (!ei_load(&o->paused))
+		;
 }
 
 /* Whether input minor @m is some class device's under /sys/class/input. */
@@ -899,33 +894,94 @@ static bool ei_minor_used(unsigned int m)
 	return used;
 }
 
+/* Whether the input device at @sys has an evcore node. */
+static bool ei_has_node(const char *sys)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *dir;
+
+	dir = opendir(sys);
+	if (!dir)
+		return false;
+	while (!found && (de = readdir(dir)))
+		found = !strncmp(de->d_name, "evcore", 6);
+	closedir(dir);
+	return found;
+}
+
 /*
- * A bind that fails once the node exists as a character device (here its
- * device_add() fails on the name) must not leave a file opened in between
- * on a device that is gone: that file is hung up as after an unbind, and
- * no event of the input device reaches the half-made node. The nodes the
- * next dynamic minors would get are made in /tmp and opened over and over
- * while the bind fails again and again.
+ * Write @rule, which names the input device at @sys, to the bind parameter
+ * (@bfd) with each allocation failing in turn (fail-nth, @nth), until one
+ * bind goes through with no failure, or a file opens while a bind fails.
+ * A bind that goes through is undone. Returns 0 or -1.
+ */
+static int ei_failing_binds(int bfd, int nth, const char *rule,
+			    const char *sys, struct ei_opener *o, int *binds)
+{
+	size_t len = strlen(rule);
+	int k, fd, fired, ret;
+	bool bound;
+
+	for (k = 1; k < EI_NTH_MAX; k++) {
+		if (fail_nth_arm(nth, k))
+			return -1;
+		/* The bind's failure is logged; the write may fail first. */
+		if (pwrite(bfd, rule, len, 0) < 0 && errno != ENOMEM)
+			return -1;
+		fired = fail_nth_fired(nth);
+		if (fired < 0)
+			return -1;
+		(*binds)++;
+		/* A failure may also hit where nothing fails with it. */
+		bound = ei_has_node(sys);
+		if (!bound && ei_load(&o->fd) >= 0)
+			return 0;
+		if (!bound && fired)
+			continue;
+		if (!bound)
+			return -1;
+		/* Bound: a file opened now may be of the node made whole. */
+		ei_pause(o);
+		fd = __atomic_exchange_n(&o->fd, -1, __ATOMIC_SEQ_CST);
+		if (fd >= 0)
+			close(fd);
+		ret = pwrite(bfd, "\n", 1, 0) == 1 ? 0 : -1;
+		ei_store(&o->pause, false);
+		if (ret || !fired)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * A bind that fails once the node exists as a character device
+ * (cdev_device_add() makes it one before device_add(), which can still
+ * fail) must not leave a file opened in between on a device that is gone:
+ * that file is hung up as after an unbind, and no event of the input
+ * device reaches the half-made node. Each allocation of the bind fails in
+ * turn (fail-nth), round after round, while the nodes the next dynamic
+ * minors would get, made in /tmp, are opened over and over.
  */
 TEST_F(ei, bind_failure_hangs_up_openers)
 {
 	struct ei_opener o = { .fd = -1 };
+	char modprobe[256], gfp[8], rule[160];
 	struct evcore_input_info info;
-	char modprobe[256];
-	struct ei_dev g, h;
 	unsigned int m, n = 0;
-	char rule[320];
-	int i, old, ret;
+	int i, ret, nth, bfd, binds = 0;
+	struct ei_dev h;
+	time_t end;
 	bool opened;
 	pthread_t t;
 
-	ret = ei_renumber(_metadata, &self->d, &g, &h, rule, sizeof(rule),
-			  &old);
-	ASSERT_LE(0, ret);
-	if (ret)
-		SKIP(return, "evdev cannot be unloaded");
-	snprintf(rule, sizeof(rule), "name:%s", g.name);
-	ASSERT_EQ(0, ei_bind(rule));
+	if (access(FAIL_NTH, W_OK) || access(EI_FAILSLAB_GFP, W_OK))
+		SKIP(return, "no " FAIL_NTH " or " EI_FAILSLAB_GFP
+		     " (CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	ASSERT_EQ(0, ei_create(&h, "late"));
+	snprintf(rule, sizeof(rule), "name:%s", h.name);
+	/* The fixture's device lets its minor go. */
+	ASSERT_EQ(0, ei_bind(""));
 	for (m = 256; m < 1024 && n < EI_RACE_NODES; m++) {
 		if (ei_minor_used(m))
 			continue;
@@ -936,27 +992,36 @@ TEST_F(ei, bind_failure_hangs_up_openers)
 		n++;
 	}
 	ASSERT_EQ(EI_RACE_NODES, n);
+	bfd = open(EI_BIND, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, bfd);
+	nth = fail_nth_open();
+	ASSERT_LE(0, nth);
+	ASSERT_EQ(0, mp_read_file(EI_FAILSLAB_GFP, gfp, sizeof(gfp)));
 	/*
 	 * An open of a minor without a node asks for a module through
 	 * modprobe: so slow that the opens would hardly ever meet the bind.
 	 */
 	ASSERT_EQ(0, mp_read_file(EI_MODPROBE, modprobe, sizeof(modprobe)));
-	snprintf(rule, sizeof(rule), "name:%s;name:%s", g.name, h.name);
 	ASSERT_EQ(0, pthread_create(&t, NULL, ei_open_loop, &o));
 	/* Nothing from here to the restore may return early. */
-	ret = mp_write_file(EI_MODPROBE, "\n");
-	for (i = 0; !ret && i < EI_RACE_TRIES; i++) {
-		ret = ei_bind(rule);
-		if (__atomic_load_n(&o.fd, __ATOMIC_SEQ_CST) >= 0)
+	ret = mp_write_file(EI_MODPROBE, "\n") ?:
+	      mp_write_file(EI_FAILSLAB_GFP, "N");
+	end = time(NULL) + EI_RACE_SECONDS;
+	for (i = 0; !ret && i < EI_RACE_ROUNDS && time(NULL) < end; i++) {
+		ret = ei_failing_binds(bfd, nth, rule, h.sys, &o, &binds);
+		if (ei_load(&o.fd) >= 0)
 			break;
 	}
-	__atomic_store_n(&o.stop, true, __ATOMIC_SEQ_CST);
+	ei_store(&o.stop, true);
 	pthread_join(t, NULL);
+	EXPECT_EQ(0, mp_write_file(EI_FAILSLAB_GFP, gfp));
 	ASSERT_EQ(0, mp_write_file(EI_MODPROBE, modprobe));
 	ASSERT_EQ(0, ret);
-	TH_LOG("%d failed binds, a node opened: %s", i, o.fd >= 0 ? "yes" : "no");
-	ei_find(&h);
+	close(nth);
+	close(bfd);
 	opened = o.fd >= 0;
+	TH_LOG("%d binds in %d rounds, a node opened: %s", binds, i,
+	       opened ? "yes" : "no");
 	if (opened) {
 		EXPECT_EQ(-1, read(o.fd, self->rec, EI_REC));
 		EXPECT_EQ(ENODEV, errno);
@@ -971,10 +1036,8 @@ TEST_F(ei, bind_failure_hangs_up_openers)
 	for (i = 0; i < EI_RACE_NODES; i++)
 		unlink(o.path[i]);
 	ei_destroy(&h);
-	ei_destroy(&g);
 	if (!opened)
-		SKIP(return, "no open met a failing bind in %d tries",
-		     EI_RACE_TRIES);
+		SKIP(return, "no open met a failing bind in %d binds", binds);
 }
 
 TEST_HARNESS_MAIN
