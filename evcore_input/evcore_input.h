@@ -36,7 +36,6 @@
  * @frames_split: frames longer than @max_frame, passed on as several
  *	groups; written by events() (the input core serialises them),
  *	WRITE_ONCE(), read locklessly by sysfs
- * @event_number: N of the input device's eventN, or -1
  * @mutex: protects @open and @exist
  * @open: readers open; the input device is open while there are some
  * @exist: cleared when the input device goes or is unbound
@@ -50,7 +49,6 @@ struct eci_dev {
 	struct evcore_push_item *items;
 	u32 max_frame;
 	unsigned long frames_split;
-	int event_number;
 	/* Protects @open and @exist. */
 	struct mutex mutex;
 	unsigned int open;
@@ -69,6 +67,9 @@ struct eci_conn {
 	struct list_head node;
 	struct eci_dev *ed;
 };
+
+/* main.c */
+int eci_event_number(struct input_dev *dev);
 
 /* file.c */
 extern const struct file_operations eci_fops;

@@ -133,7 +133,6 @@ static long eci_get_info(struct eci_dev *ed, void __user *arg)
 		.record_size = evcore_record_size(ed->q),
 		.capacity = evcore_queue_capacity(ed->q),
 		.max_frame = ed->max_frame,
-		.event_number = ed->event_number,
 	};
 	struct input_dev *idev;
 
@@ -143,6 +142,8 @@ static long eci_get_info(struct eci_dev *ed, void __user *arg)
 		return -ENODEV;
 	}
 	idev = ed->conn->handle.dev;
+	/* Now: eventN numbers change when evdev is loaded again. */
+	info.event_number = eci_event_number(idev);
 	info.bustype = idev->id.bustype;
 	info.vendor = idev->id.vendor;
 	info.product = idev->id.product;

@@ -81,7 +81,7 @@ static bool eci_wanted_locked(struct input_dev *dev)
 }
 
 /* N of the eventN evdev made of @dev, or -1. */
-static int eci_event_number(struct input_dev *dev)
+int eci_event_number(struct input_dev *dev)
 {
 	struct input_handle *h;
 	int n = -1;
@@ -92,6 +92,30 @@ static int eci_event_number(struct input_dev *dev)
 			break;
 	mutex_unlock(&dev->mutex);
 	return n;
+}
+
+/*
+ * Name @ed's node: evcoreN after the eventN evdev made of @idev, so that
+ * the two sit side by side, or evcore_m<minor> when evdev made none or
+ * when a node still bound has that name: evdev numbers its devices anew
+ * when it is loaded again, while bound nodes keep their names. Binds are
+ * serialised by eci_lock, and no other driver makes evcore names.
+ */
+static int eci_set_name(struct eci_dev *ed, struct input_dev *idev, int minor)
+{
+	int n = eci_event_number(idev);
+	struct device *other;
+	char name[24];
+
+	lockdep_assert_held(&eci_lock);
+	if (n >= 0) {
+		snprintf(name, sizeof(name), "evcore%d", n);
+		other = class_find_device_by_name(&input_class, name);
+		if (!other)
+			return dev_set_name(&ed->dev, "%s", name);
+		put_device(other);
+	}
+	return dev_set_name(&ed->dev, "evcore_m%d", minor);
 }
 
 /* evdev_compute_buffer_size(): the ring is as large as a client buffer. */
@@ -211,7 +235,6 @@ static int eci_bind_locked(struct eci_conn *conn)
 	mutex_init(&ed->mutex);
 	ed->conn = conn;
 	ed->exist = true;
-	ed->event_number = eci_event_number(idev);
 	device_initialize(&ed->dev);
 	ed->dev.devt = MKDEV(INPUT_MAJOR, minor);
 	ed->dev.class = &input_class;
@@ -219,10 +242,7 @@ static int eci_bind_locked(struct eci_conn *conn)
 	ed->dev.groups = eci_groups;
 	ed->dev.release = eci_dev_release;
 	/* From here on, put_device() undoes everything. */
-	if (ed->event_number >= 0)
-		ret = dev_set_name(&ed->dev, "evcore%d", ed->event_number);
-	else
-		ret = dev_set_name(&ed->dev, "evcore_m%d", minor);
+	ret = eci_set_name(ed, idev, minor);
 	if (ret)
 		goto err_put;
 	cfg.name = dev_name(&ed->dev);

@@ -815,6 +815,103 @@ TEST_F(ei, unload_with_readers)
 	EXPECT_EQ(0, ei_module());
 }
 
+/*
+ * Make evdev number the devices anew: @g, bound, has its node named after
+ * its eventN; @d, the fixture's device, below it, goes; evdev is loaded
+ * again, so g's eventN changes; @h, made then and named in the rules with
+ * g, gets g's old eventN. Returns 0, 1 when evdev cannot be unloaded, or
+ * -1.
+ */
+static int ei_renumber(struct __test_metadata *_metadata, struct ei_dev *d,
+		       struct ei_dev *g, struct ei_dev *h, char *rule,
+		       size_t len, int *old)
+{
+	ASSERT_EQ(0, ei_create(g, "moved"));
+	ei_name(h->name, sizeof(h->name), "late");
+	snprintf(rule, len, "name:%s;name:%s", g->name, h->name);
+	ASSERT_EQ(0, ei_bind(rule));
+	ei_find(g);
+	ASSERT_NE(0, g->evcore[0]);
+	*old = g->n;
+	ei_destroy(d);
+	if (syscall(SYS_delete_module, "evdev", O_NONBLOCK)) {
+		TH_LOG("evdev cannot be unloaded: %s", strerror(errno));
+		ei_destroy(g);
+		return 1;
+	}
+	ASSERT_EQ(0, system("modprobe evdev"));
+	ei_find(g);
+	ASSERT_NE(*old, g->n);
+	ASSERT_EQ(0, ei_begin(h, "late"));
+	ASSERT_EQ(0, ioctl(h->ufd, UI_SET_EVBIT, EV_KEY));
+	ASSERT_EQ(0, ioctl(h->ufd, UI_SET_KEYBIT, KEY_A));
+	ASSERT_EQ(0, ei_end(h));
+	return 0;
+}
+
+/* The N of @d's eventN that GET_INFO tells, or -2. */
+static int ei_info_number(struct ei_dev *d)
+{
+	struct evcore_input_info info;
+	int fd, n = -2;
+
+	fd = open(d->evcore, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return n;
+	if (!ioctl(fd, EVCORE_INPUT_IOC_GET_INFO, &info))
+		n = info.event_number;
+	close(fd);
+	return n;
+}
+
+/*
+ * eventN numbers change when evdev is loaded again, but a bound node keeps
+ * its name: a device bound afterwards whose eventN is the old number of
+ * one still bound gets its node all the same, named after its minor, and
+ * GET_INFO tells each device's present eventN.
+ */
+TEST_F(ei, evdev_reload_renumbers)
+{
+	char rule[320], old_name[32];
+	struct ei_dev g, h;
+	int old, ret;
+
+	ret = ei_renumber(_metadata, &self->d, &g, &h, rule, sizeof(rule),
+			  &old);
+	ASSERT_LE(0, ret);
+	if (ret)
+		SKIP(return, "evdev cannot be unloaded");
+	TH_LOG("g: event%d (evcore%d), h: event%d, %s", g.n, old, h.n,
+	       h.evcore);
+	snprintf(old_name, sizeof(old_name), "evcore%d", old);
+	EXPECT_NE(NULL, strstr(g.evcore, old_name));
+	EXPECT_EQ(g.n, ei_info_number(&g));
+	ASSERT_NE(0, h.evcore[0]);
+	EXPECT_EQ(h.n, ei_info_number(&h));
+	if (h.n == old)
+		EXPECT_NE(NULL, strstr(h.evcore, "evcore_m"));
+	/* Bound again while g keeps the name, h gets its node again. */
+	snprintf(rule, sizeof(rule), "name:%s", g.name);
+	ASSERT_EQ(0, ei_bind(rule));
+	ei_find(&h);
+	ASSERT_EQ(0, h.evcore[0]);
+	snprintf(rule, sizeof(rule), "name:%s;name:%s", g.name, h.name);
+	ASSERT_EQ(0, ei_bind(rule));
+	ei_find(&h);
+	EXPECT_NE(0, h.evcore[0]);
+	EXPECT_EQ(h.n, ei_info_number(&h));
+	/* Once g lets its name go, a new bind of h takes its own. */
+	snprintf(rule, sizeof(rule), "name:%s", h.name);
+	ASSERT_EQ(0, ei_bind(rule));
+	ASSERT_EQ(0, ei_bind(""));
+	ASSERT_EQ(0, ei_bind(rule));
+	ei_find(&h);
+	snprintf(old_name, sizeof(old_name), "evcore%d", h.n);
+	EXPECT_NE(NULL, strstr(h.evcore, old_name));
+	ei_destroy(&h);
+	ei_destroy(&g);
+}
+
 #define EI_RACE_NODES	4
 #define EI_RACE_ROUNDS	200
 #define EI_RACE_SECONDS	20

@@ -53,7 +53,9 @@ struct evcore_input_record {
  * @capacity: records the ring holds
  * @max_frame: the longest frame kept whole: longer frames of the input
  *	device (its packets of more events) come as groups of this many
- * @event_number: N of the input device's /dev/input/eventN, or -1
+ * @event_number: N of the input device's /dev/input/eventN at the time of
+ *	the call (it changes when evdev is loaded again), or -1 when evdev
+ *	has none for it
  * @bustype: input device id, as EVIOCGID
  * @vendor: as EVIOCGID
  * @product: as EVIOCGID
