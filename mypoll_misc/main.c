@@ -308,13 +308,16 @@ static long mypoll_ioctl_reader(struct file *file, unsigned int cmd,
 		info.watermark = rs.watermark;
 		return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 	case MYPOLL_IOC_SET_FILTER:
+		/*
+		 * A file that cannot read must not hold events. As read()
+		 * does, it fails whatever the argument, before reading it.
+		 */
+		if (!(file->f_mode & FMODE_READ))
+			return -EBADF;
 		if (get_user(filter, (u64 __user *)argp))
 			return -EFAULT;
 		if (filter & ~MYPOLL_SOURCES_ALL)
 			return -EINVAL;
-		/* A file that cannot read must not hold events. */
-		if (!(file->f_mode & FMODE_READ))
-			return -EBADF;
 		evcore_reader_set_filter(mf->reader, filter);
 		return 0;
 	case MYPOLL_IOC_SET_WATERMARK:

@@ -1237,15 +1237,17 @@ TEST_F(mypoll, reader_info_and_fdinfo)
 	ASSERT_EQ(0U, val);
 }
 
+/* Source filters MYPOLL_IOC_SET_FILTER refuses with EINVAL. */
+static const __u64 bad_filters[] = {
+	1ULL << 0,
+	1ULL << 4,
+	1ULL << 63,
+	(1ULL << MYPOLL_SOURCE_MANUAL) | 1,
+	(1ULL << MYPOLL_SOURCE_MANUAL) | (1ULL << 5),
+};
+
 TEST_F(mypoll, source_filter)
 {
-	static const __u64 bad[] = {
-		1ULL << 0,
-		1ULL << 4,
-		1ULL << 63,
-		(1ULL << MYPOLL_SOURCE_MANUAL) | 1,
-		(1ULL << MYPOLL_SOURCE_MANUAL) | (1ULL << 5),
-	};
 	__u64 want = 1ULL << MYPOLL_SOURCE_MANUAL;
 	struct mypoll_event ev[8];
 	struct mypoll_reader_info ri;
@@ -1257,8 +1259,8 @@ TEST_F(mypoll, source_filter)
 	ASSERT_LE(0, fd);
 	mp_get_reader(_metadata, fd, &ri);
 	def = ri.filter;
-	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		__u64 f = bad[i];
+	for (i = 0; i < ARRAY_SIZE(bad_filters); i++) {
+		__u64 f = bad_filters[i];
 
 		ASSERT_EQ(-1, ioctl(fd, MYPOLL_IOC_SET_FILTER, &f)) {
 			TH_LOG("filter %#llx accepted", (unsigned long long)f);
@@ -1297,6 +1299,47 @@ TEST_F(mypoll, source_filter)
 	ASSERT_EQ(1, read_now(_metadata, fd, ev, 8));
 	check_event(_metadata, &ev[0], MYPOLL_SOURCE_WRITE, seq + 4);
 	close(fd);
+}
+
+/*
+ * A file opened O_WRONLY reads no source and may not change that: as
+ * read(), MYPOLL_IOC_SET_FILTER fails with EBADF whatever its argument,
+ * a filter out of range or a bad pointer included, and changes nothing.
+ */
+TEST_F(mypoll, source_filter_write_only)
+{
+	static const __u64 good[] = {
+		0,
+		1ULL << MYPOLL_SOURCE_WRITE,
+		MYPOLL_SOURCES_ALL,
+	};
+	struct mypoll_reader_info ri;
+	size_t i;
+	__u64 f;
+	int wo;
+
+	wo = mp_open(O_WRONLY);
+	ASSERT_LE(0, wo);
+	mp_get_reader(_metadata, wo, &ri);
+	ASSERT_EQ(0U, ri.filter);
+	for (i = 0; i < ARRAY_SIZE(bad_filters) + ARRAY_SIZE(good); i++) {
+		f = i < ARRAY_SIZE(good) ? good[i] :
+		    bad_filters[i - ARRAY_SIZE(good)];
+		ASSERT_EQ(-1, ioctl(wo, MYPOLL_IOC_SET_FILTER, &f)) {
+			TH_LOG("filter %#llx accepted", (unsigned long long)f);
+		}
+		ASSERT_EQ(EBADF, errno) {
+			TH_LOG("filter %#llx: %s", (unsigned long long)f,
+			       strerror(errno));
+		}
+		mp_get_reader(_metadata, wo, &ri);
+		ASSERT_EQ(0U, ri.filter);
+	}
+	ASSERT_EQ(-1, ioctl(wo, MYPOLL_IOC_SET_FILTER, NULL));
+	ASSERT_EQ(EBADF, errno);
+	mp_get_reader(_metadata, wo, &ri);
+	ASSERT_EQ(0U, ri.filter);
+	close(wo);
 }
 
 TEST_F(mypoll, watermark_poll)

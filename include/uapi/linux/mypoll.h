@@ -138,7 +138,9 @@ struct mypoll_stats {
  * @read: event records read through this file
  * @lost: events this file lost (the sum of its loss records)
  * @filter: source filter, bit N set when source id N is read; all bits are
- *	set until MYPOLL_IOC_SET_FILTER changes it
+ *	set until MYPOLL_IOC_SET_FILTER changes it, none on a file opened
+ *	O_WRONLY, where MYPOLL_IOC_SET_FILTER fails with EBADF whatever its
+ *	argument
  * @watermark: poll and blocking read wait for this many events
  * @reserved: zero
  */
@@ -197,7 +199,10 @@ struct mypoll_info {
 #define MYPOLL_IOC_GET_QUEUE_SIZE _IOR(MYPOLL_IOC_MAGIC, 0x13, __u32)
 #define MYPOLL_IOC_GET_INFO	_IOR(MYPOLL_IOC_MAGIC, 0x14, struct mypoll_info)
 
-/* This open file only. */
+/*
+ * This open file only. SET_FILTER needs the file open for reading: EBADF
+ * otherwise, checked before its argument, as read() does.
+ */
 #define MYPOLL_IOC_GET_READER	_IOR(MYPOLL_IOC_MAGIC, 0x20, struct mypoll_reader_info)
 #define MYPOLL_IOC_SET_FILTER	_IOW(MYPOLL_IOC_MAGIC, 0x21, __u64)
 #define MYPOLL_IOC_SET_WATERMARK _IOW(MYPOLL_IOC_MAGIC, 0x22, __u32)
