@@ -44,7 +44,9 @@ struct mypoll_timer;
  * @hrtimer: the timer in hrtimer mode
  * @carry: missed periods not yet reported in a queued timer event; only
  *	the timer callback touches it (one runs at a time: the timer is
- *	re-armed from its own callback and cancelled synchronously)
+ *	re-armed from its own callback and cancelled synchronously) and
+ *	the arming code, which clears it (timer stopped, &mypoll_dev.lock
+ *	held)
  * @missed: timer periods that expired without their own event, since load
  *	or the last statistics reset; atomic, no lock
  *

@@ -206,7 +206,9 @@ void mypoll_timer_stop_locked(struct mypoll_dev *mdev)
  * @mode: %MYPOLL_TIMER_WORK or %MYPOLL_TIMER_HRTIMER
  * @period_us: the period in microseconds, within @mode's limits
  *
- * A running timer is stopped first and restarts on a new grid. Nothing
+ * A running timer is stopped first and restarts on a new grid. Either way
+ * the timer starts fresh: missed periods that no timer event reported
+ * before are dropped (they stay counted in the statistics). Nothing
  * changes on error.
  *
  * Context: Process context, may sleep; &mypoll_dev.lock held.
@@ -231,6 +233,12 @@ int mypoll_timer_start_locked(struct mypoll_dev *mdev, u32 mode,
 	mypoll_timer_stop_locked(mdev);
 	t->mode = mode;
 	WRITE_ONCE(t->period_us, period_us);
+	/*
+	 * A new grid owes nothing: what the old one missed and never got
+	 * into an event was counted in @missed, and is not reported after
+	 * the restart. No callback runs now, so the plain write is safe.
+	 */
+	t->carry = 0;
 
 	period_ns = period_us * NSEC_PER_USEC;
 	if (mode == MYPOLL_TIMER_HRTIMER) {

@@ -2929,6 +2929,77 @@ TEST_F_TIMEOUT(timer, missed_expirations, 60)
 	expect_sysfs_u64(_metadata, "statistics/timer_missed", missed);
 }
 
+/*
+ * Wait until the timer has missed a period since @missed0, at most
+ * @timeout_ms; fills @st. No event tells that a period was missed (its
+ * event was refused, or never made), so this polls the statistics.
+ */
+static int wait_timer_missed(struct __test_metadata *_metadata, int fd,
+			     __u64 missed0, struct mypoll_stats *st,
+			     int timeout_ms)
+{
+	__u64 deadline = mp_now_ns() + (__u64)timeout_ms * NS_PER_MS;
+	const struct timespec step = { .tv_nsec = NS_PER_MS };
+
+	for (;;) {
+		mp_get_stats(_metadata, fd, st);
+		if (st->timer_missed > missed0)
+			return 0;
+		if (mp_now_ns() >= deadline)
+			return -ETIMEDOUT;
+		nanosleep(&step, NULL);
+	}
+}
+
+/*
+ * Missed periods that no event reported when the timer stopped (every
+ * timer event refused, the queue full) are not reported after a restart:
+ * the events after it report in their aux exactly the periods missed
+ * since, as timer_missed counts them.
+ */
+TEST_F_TIMEOUT(timer, restart_forgets_missed, 60)
+{
+	struct mypoll_event ev[64];
+	struct mypoll_stats st0, st1;
+	__u64 seq, aux = 0;
+	int i, n;
+
+	ASSERT_EQ((int)MP_DEFAULT_QSIZE, mp_trigger(self->fd,
+						    MP_DEFAULT_QSIZE));
+	ASSERT_EQ(0, mp_timer_start(self->fd, variant->mode,
+				    variant->short_us));
+	ASSERT_EQ(0, wait_timer_missed(_metadata, self->fd, 0, &st0,
+				       10 * MP_WAIT_MS)) {
+		TH_LOG("no %llu us period missed in %d ms",
+		       (unsigned long long)variant->short_us, 10 * MP_WAIT_MS);
+	}
+	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_TIMER_STOP));
+	mp_get_stats(_metadata, self->fd, &st0);
+	/* Every timer event was refused: all its missed periods are owed. */
+	ASSERT_EQ(st0.timer, st0.dropped);
+	ASSERT_LT(0U, st0.timer_missed);
+	ASSERT_EQ(MP_DEFAULT_QSIZE + 1, mp_drain(self->fd));
+
+	seq = event_sequence(_metadata, self->fd);
+	ASSERT_EQ(0, mp_timer_start(self->fd, variant->mode,
+				    variant->period_us));
+	ASSERT_EQ(1, mp_collect(self->fd, ev, 1, 2 * MP_WAIT_MS));
+	ASSERT_EQ(0, ioctl(self->fd, MYPOLL_IOC_TIMER_STOP));
+	n = 1 + read_now(_metadata, self->fd, ev + 1, 63);
+	ASSERT_GT(64, n);
+	for (i = 0; i < n; i++) {
+		check_event(_metadata, &ev[i], MYPOLL_SOURCE_TIMER, seq + i);
+		aux += ev[i].hdr.aux;
+	}
+	mp_get_stats(_metadata, self->fd, &st1);
+	ASSERT_EQ(st0.dropped, st1.dropped);
+	ASSERT_EQ(st0.timer + n, st1.timer);
+	ASSERT_EQ(st1.timer_missed - st0.timer_missed, aux) {
+		TH_LOG("first event after the restart: aux %u; %llu periods were owed at the stop",
+		       ev[0].hdr.aux, (unsigned long long)st0.timer_missed);
+	}
+}
+
 TEST_F_TIMEOUT(timer, blocking_read_woken, 60)
 {
 	struct mypoll_event ev;

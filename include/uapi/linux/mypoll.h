@@ -61,7 +61,9 @@
  * whose event was refused (queue full) is not counted there: it shows as a
  * gap in the timer source's struct evcore_event.source_seq, and the missed
  * periods that event would have reported move to the next timer event that
- * is queued. Manual and write events carry aux 0.
+ * is queued, if the timer is not stopped or restarted first: a started
+ * timer reports only the periods missed since it started. Manual and write
+ * events carry aux 0.
  */
 
 /**
