@@ -378,10 +378,14 @@ EXPORT_SYMBOL_NS_GPL(evcore_push, EVCORE_NS);
  *
  * Context: as evcore_push().
  * Return: how many were queued (those not queued were refused and counted,
- * as by evcore_push()'s -ENOSPC); 0 when @n is 0; when none was queued
- * because of an error, the error of evcore_push(). Where an error (say
- * -ENODEV from a concurrent unregister) stops the pushes after some were
- * queued, the count of those.
+ * as by evcore_push()'s -ENOSPC); when none was queued because of an
+ * error, the error of evcore_push(). Where an error (say -ENODEV from a
+ * concurrent unregister) stops the pushes after some were queued, the
+ * count of those. The arguments are checked before any push, so even when
+ * @n is 0: -EINVAL for @flags outside %EVCORE_EVENT_SOURCE_FLAGS or @n
+ * above %INT_MAX, -ENODEV when @src is not registered. Otherwise @n 0
+ * queues nothing and returns 0: @len, a disabled source and a shut-down
+ * queue are checked per event, as by evcore_push().
  */
 int evcore_push_many(struct evcore_source *src, u32 flags, u32 aux,
 		     const void *payload, size_t len, u32 n)

@@ -433,7 +433,14 @@ static void evt_push_many(struct evt_ctx *ctx)
 	evcore_source_set_enabled(&f.src, false);
 	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 3, 4),
 		      -ENODATA);
+	/* With none to push, only the arguments checked first fail it. */
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 3, 0), 0);
 	evcore_source_set_enabled(&f.src, true);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, EVCORE_EVENT_LOSS, 7,
+					    "abc", 3, 0), -EINVAL);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 3,
+					    (u32)INT_MAX + 1), -EINVAL);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&f.src, 0, 7, "abc", 9, 0), 0);
 	EVT_EXPECT_STATS(ctx, f.q, 40, 16, 24, 0, 0, 16, 0);
 
 	/* Drop-oldest: all 40 are queued, the 24 oldest overwritten. */
@@ -460,9 +467,11 @@ static void evt_push_many(struct evt_ctx *ctx)
 	if (IS_ENABLED(CONFIG_EVCORE_DEBUG))
 		EVT_EXPECT_HOLDS(ctx, g.q, 3, 0, 0);
 
-	/* An unregistered source. */
+	/* An unregistered source, even with none to push. */
 	evcore_source_unregister(&g.src);
 	EVT_EXPECT_EQ(ctx, evcore_push_many(&g.src, 0, 7, "abc", 3, 3),
+		      -ENODEV);
+	EVT_EXPECT_EQ(ctx, evcore_push_many(&g.src, 0, 7, "abc", 3, 0),
 		      -ENODEV);
 out_g:
 	evt_fix_done(&g);
