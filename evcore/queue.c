@@ -410,7 +410,9 @@ static struct evcore_ring evcore_move_old(struct evcore_queue *q)
  *
  * Context: Process context, may sleep.
  * Return: 0; -EINVAL when @capacity is out of range; -EBUSY when more
- * records are held than @capacity (nothing is changed); -ENOMEM.
+ * records are held than @capacity: nothing is changed, but that the
+ * records no reader needs any more are let go first, as the next push or
+ * read would; -ENOMEM.
  */
 int evcore_queue_resize(struct evcore_queue *q, u32 capacity)
 {
