@@ -83,7 +83,8 @@ static int mypoll_timer_check(u32 mode, u64 period_us)
 
 /*
  * Queue one timer event reporting @missed periods that expired without an
- * event. Runs in the timer's context (hard IRQ for the hrtimer). When the
+ * event. Runs in the timer's context (for the hrtimer hard IRQ, or its
+ * softirq on PREEMPT_RT, where hrtimers not marked hard expire). When the
  * event is refused, the missed periods are carried to the next timer event
  * that is queued, so they are reported once the queue has room.
  */

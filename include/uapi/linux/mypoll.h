@@ -30,7 +30,7 @@
 
 /* Timer modes. */
 #define MYPOLL_TIMER_WORK	0	/* delayed_work, jiffy resolution */
-#define MYPOLL_TIMER_HRTIMER	1	/* hrtimer, fired in hard IRQ context */
+#define MYPOLL_TIMER_HRTIMER	1	/* hrtimer: hard IRQ, softirq on PREEMPT_RT */
 
 /* Timer period limits, in microseconds; work mode wants whole milliseconds. */
 #define MYPOLL_WORK_PERIOD_US_MIN	1000
