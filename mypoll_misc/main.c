@@ -204,87 +204,111 @@ static void mypoll_show_fdinfo(struct seq_file *m, struct file *file)
 
 /* ioctls */
 
-static long mypoll_ioctl_timer_start(struct mypoll_dev *mdev,
-				     void __user *argp)
-{
-	struct mypoll_timer t;
-
-	if (copy_from_user(&t, argp, sizeof(t)))
-		return -EFAULT;
-	if (t.running)
-		return -EINVAL;
-	return mypoll_timer_start_locked(mdev, t.mode, t.period_us);
-}
-
-static long mypoll_ioctl_u32_arg(void __user *argp, u32 *val)
-{
-	return get_user(*val, (u32 __user *)argp) ? -EFAULT : 0;
-}
-
-/* Device-wide controls: the caller checked FMODE_WRITE and holds the lock. */
+/*
+ * Device-wide controls; the caller checked FMODE_WRITE. The argument is
+ * read before the device's lock is taken: a copy that faults (on a page
+ * userfaultfd or FUSE serves) must not hold up every other user.
+ */
 static long mypoll_ioctl_control(struct mypoll_dev *mdev, unsigned int cmd,
 				 void __user *argp)
 {
+	struct mypoll_timer t;
+	u32 val = 0;
 	long ret;
-	u32 val;
-
-	lockdep_assert_held(&mdev->lock);
 
 	switch (cmd) {
 	case MYPOLL_IOC_TIMER_START:
-		return mypoll_ioctl_timer_start(mdev, argp);
+		if (copy_from_user(&t, argp, sizeof(t)))
+			return -EFAULT;
+		if (t.running)
+			return -EINVAL;
+		break;
+	case MYPOLL_IOC_TIMER_STOP:
+	case MYPOLL_IOC_RESET_STATS:
+		break;
+	default:
+		if (get_user(val, (u32 __user *)argp))
+			return -EFAULT;
+	}
+
+	mutex_lock(&mdev->lock);
+	if (mdev->dead) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	switch (cmd) {
+	case MYPOLL_IOC_TIMER_START:
+		ret = mypoll_timer_start_locked(mdev, t.mode, t.period_us);
+		break;
 	case MYPOLL_IOC_TIMER_STOP:
 		mypoll_timer_stop_locked(mdev);
-		return 0;
+		ret = 0;
+		break;
 	case MYPOLL_IOC_RESET_STATS:
 		mypoll_reset_stats(mdev);
-		return 0;
-	}
-
-	ret = mypoll_ioctl_u32_arg(argp, &val);
-	if (ret)
-		return ret;
-
-	switch (cmd) {
+		ret = 0;
+		break;
 	case MYPOLL_IOC_TRIGGER:
-		return mypoll_trigger(mdev, val);
+		ret = mypoll_trigger(mdev, val);
+		break;
 	case MYPOLL_IOC_SET_POLICY:
 		/* evcore refuses an unknown policy with -EINVAL. */
-		return evcore_queue_set_policy(mdev->queue, val);
-	case MYPOLL_IOC_SET_QUEUE_SIZE:
-		return mypoll_set_queue_size(mdev, val);
+		ret = evcore_queue_set_policy(mdev->queue, val);
+		break;
+	default:
+		ret = mypoll_set_queue_size(mdev, val);
+		break;
 	}
-	return -ENOTTY;
+out_unlock:
+	mutex_unlock(&mdev->lock);
+	return ret;
 }
 
-/* Device-wide queries, any open file; the caller holds the lock. */
+/*
+ * Device-wide queries, any open file: the answer is gathered under the
+ * device's lock and copied out after it is dropped, for the same reason.
+ */
 static long mypoll_ioctl_query(struct mypoll_dev *mdev, unsigned int cmd,
 			       void __user *argp)
 {
-	struct mypoll_info info;
-	struct mypoll_timer t;
-	struct mypoll_stats st;
+	union {
+		struct mypoll_info info;
+		struct mypoll_timer t;
+		struct mypoll_stats st;
+		u32 val;
+	} u;
+	size_t len;
 
-	lockdep_assert_held(&mdev->lock);
-
+	mutex_lock(&mdev->lock);
+	if (mdev->dead) {
+		mutex_unlock(&mdev->lock);
+		return -ENODEV;
+	}
 	switch (cmd) {
 	case MYPOLL_IOC_TIMER_GET:
-		mypoll_timer_get_locked(mdev, &t);
-		return copy_to_user(argp, &t, sizeof(t)) ? -EFAULT : 0;
+		mypoll_timer_get_locked(mdev, &u.t);
+		len = sizeof(u.t);
+		break;
 	case MYPOLL_IOC_GET_STATS:
-		mypoll_get_stats(mdev, &st);
-		return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+		mypoll_get_stats(mdev, &u.st);
+		len = sizeof(u.st);
+		break;
 	case MYPOLL_IOC_GET_POLICY:
-		return put_user(evcore_queue_policy(mdev->queue),
-				(u32 __user *)argp);
+		u.val = evcore_queue_policy(mdev->queue);
+		len = sizeof(u.val);
+		break;
 	case MYPOLL_IOC_GET_QUEUE_SIZE:
-		return put_user(evcore_queue_capacity(mdev->queue),
-				(u32 __user *)argp);
-	case MYPOLL_IOC_GET_INFO:
-		mypoll_get_info(mdev, &info);
-		return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+		u.val = evcore_queue_capacity(mdev->queue);
+		len = sizeof(u.val);
+		break;
+	default:
+		mypoll_get_info(mdev, &u.info);
+		len = sizeof(u.info);
+		break;
 	}
-	return -ENOTTY;
+	mutex_unlock(&mdev->lock);
+
+	return copy_to_user(argp, &u, len) ? -EFAULT : 0;
 }
 
 /* Controls of this open file only. */
@@ -336,8 +360,6 @@ static long mypoll_ioctl(struct file *file, unsigned int cmd,
 	struct mypoll_file *mf = file->private_data;
 	struct mypoll_dev *mdev = mf->mdev;
 	void __user *argp = (void __user *)arg;
-	bool control;
-	long ret;
 
 	switch (cmd) {
 	case MYPOLL_IOC_TIMER_START:
@@ -348,28 +370,15 @@ static long mypoll_ioctl(struct file *file, unsigned int cmd,
 	case MYPOLL_IOC_SET_QUEUE_SIZE:
 		if (!(file->f_mode & FMODE_WRITE))
 			return -EBADF;
-		control = true;
-		break;
+		return mypoll_ioctl_control(mdev, cmd, argp);
 	case MYPOLL_IOC_TIMER_GET:
 	case MYPOLL_IOC_GET_STATS:
 	case MYPOLL_IOC_GET_POLICY:
 	case MYPOLL_IOC_GET_QUEUE_SIZE:
 	case MYPOLL_IOC_GET_INFO:
-		control = false;
-		break;
-	default:
-		return mypoll_ioctl_reader(file, cmd, argp);
+		return mypoll_ioctl_query(mdev, cmd, argp);
 	}
-
-	mutex_lock(&mdev->lock);
-	if (mdev->dead)
-		ret = -ENODEV;
-	else if (control)
-		ret = mypoll_ioctl_control(mdev, cmd, argp);
-	else
-		ret = mypoll_ioctl_query(mdev, cmd, argp);
-	mutex_unlock(&mdev->lock);
-	return ret;
+	return mypoll_ioctl_reader(file, cmd, argp);
 }
 
 static const struct file_operations mypoll_fops = {

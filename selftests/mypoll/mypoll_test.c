@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +32,7 @@
 
 #include <linux/evcore.h>
 #include <linux/mypoll.h>
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 #include "mypoll_util.h"
@@ -849,6 +851,97 @@ TEST_F(mypoll, unknown_ioctl_enotty)
 	before.readers = after.readers;
 	ASSERT_EQ(0, memcmp(&before, &after, sizeof(before)));
 	close(ro);
+}
+
+/*
+ * Give @uffd (a new userfaultfd) a page the kernel's first access to
+ * waits on, until uffd_fill() fills it: a user copy that stalls, as one
+ * from a page FUSE or userfaultfd serves may. Returns 0 or -1.
+ */
+static int uffd_page(int uffd, void **page, size_t size)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+
+	*page = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	reg.range.start = (unsigned long)*page;
+	reg.range.len = size;
+	if (*page == MAP_FAILED || ioctl(uffd, UFFDIO_API, &api) ||
+	    ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return -1;
+	return 0;
+}
+
+/* Fill the page with @src, which lets the stalled copy go on. */
+static int uffd_fill(int uffd, void *page, const void *src, size_t size)
+{
+	struct uffdio_copy copy = {
+		.dst = (unsigned long)page,
+		.src = (unsigned long)src,
+		.len = size,
+	};
+
+	return ioctl(uffd, UFFDIO_COPY, &copy);
+}
+
+/*
+ * A device-wide ioctl whose copy of its argument stalls (here on a page
+ * userfaultfd serves; FUSE can do the same) must not hold up the other
+ * users of the device: the copies are made without the device's lock, so
+ * GET_INFO on another file answers while a TRIGGER waits to read its
+ * count and a GET_STATS waits to write its answer.
+ */
+TEST_F(mypoll, ioctl_copy_stall_holds_no_lock)
+{
+	const unsigned long cmds[] = { MYPOLL_IOC_TRIGGER, MYPOLL_IOC_GET_STATS };
+	size_t size = sysconf(_SC_PAGESIZE), i;
+	struct mp_worker stalled, other;
+	struct pollfd p = { .events = POLLIN };
+	struct mypoll_info info;
+	__u32 *src;
+	void *page;
+	int ro;
+
+	src = calloc(1, size);
+	ASSERT_NE(NULL, src);
+	*src = 1;
+	ro = mp_open(O_RDONLY);
+	ASSERT_LE(0, ro);
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		p.fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+		if (p.fd < 0) {
+			close(ro);
+			free(src);
+			SKIP(return, "no userfaultfd (CONFIG_USERFAULTFD): %s",
+			     strerror(errno));
+		}
+		ASSERT_EQ(0, uffd_page(p.fd, &page, size));
+		ASSERT_EQ(0, mp_worker_ioctl(&stalled, self->fd, cmds[i], page));
+		/* The fault arrives: the ioctl waits in its copy. */
+		ASSERT_EQ(1, mp_wait_fd(p.fd, MP_WAIT_MS));
+		ASSERT_EQ(0, mp_worker_ioctl(&other, ro, MYPOLL_IOC_GET_INFO,
+					     &info));
+		EXPECT_EQ(1, mp_wait_fd(other.done_efd, 5000)) {
+			TH_LOG("GET_INFO waits while ioctl %#lx copies",
+			       cmds[i]);
+		}
+		ASSERT_EQ(0, uffd_fill(p.fd, page, src, size));
+		ASSERT_EQ(0, mp_worker_wait(&stalled, MP_WAIT_MS));
+		ASSERT_EQ(0, mp_worker_wait(&other, MP_WAIT_MS));
+		EXPECT_EQ(0, other.ret);
+		EXPECT_EQ(MYPOLL_ABI_VERSION, info.abi_version);
+		/* TRIGGER read the count 1; GET_STATS wrote its answer. */
+		EXPECT_EQ(i ? 0 : 1, stalled.ret) {
+			TH_LOG("ioctl %#lx: %s", cmds[i], strerror(stalled.err));
+		}
+		close(p.fd);
+		munmap(page, size);
+	}
+	close(ro);
+	free(src);
 }
 
 TEST_F(mypoll, rdonly_fd_ebadf)

@@ -473,13 +473,15 @@ static inline int mp_sig_wait(int sig, siginfo_t *si, int timeout_ms)
 }
 
 /*
- * A thread doing one read() or write() on @fd, so the main thread can check
- * whether the call blocks and wait for it with a bound.
+ * A thread doing one read(), write() or (with @cmd set) ioctl() on @fd, so
+ * the main thread can check whether the call blocks and wait for it with a
+ * bound.
  */
 struct mp_worker {
 	pthread_t thread;
 	pid_t tid;
 	int fd;
+	unsigned long cmd;
 	bool is_write;
 	void *buf;
 	size_t len;
@@ -498,7 +500,9 @@ static void *mp_worker_fn(void *arg)
 	w->tid = syscall(SYS_gettid);
 	if (write(w->started_efd, &one, sizeof(one)) != sizeof(one))
 		return NULL;
-	if (w->is_write)
+	if (w->cmd)
+		w->ret = ioctl(w->fd, w->cmd, w->buf);
+	else if (w->is_write)
 		w->ret = write(w->fd, w->buf, w->len);
 	else
 		w->ret = read(w->fd, w->buf, w->len);
@@ -520,14 +524,9 @@ static inline int mp_wait_fd(int fd, int timeout_ms)
 	return ret;
 }
 
-/* Start the worker and wait until it has called into the driver and sleeps. */
-static inline int mp_worker_start(struct mp_worker *w, int fd, bool is_write,
-				  void *buf, size_t len)
+/* Start the worker set up by the callers below: see mp_worker_start(). */
+static inline int mp_worker_go(struct mp_worker *w)
 {
-	w->fd = fd;
-	w->is_write = is_write;
-	w->buf = buf;
-	w->len = len;
 	w->ret = -2;
 	w->err = 0;
 	w->started_efd = eventfd(0, EFD_CLOEXEC);
@@ -541,6 +540,28 @@ static inline int mp_worker_start(struct mp_worker *w, int fd, bool is_write,
 	if (mp_wait_fd(w->started_efd, MP_WAIT_MS) != 1)
 		return -ETIMEDOUT;
 	return 0;
+}
+
+/* Start the worker and wait until it has called into the driver and sleeps. */
+static inline int mp_worker_start(struct mp_worker *w, int fd, bool is_write,
+				  void *buf, size_t len)
+{
+	w->fd = fd;
+	w->cmd = 0;
+	w->is_write = is_write;
+	w->buf = buf;
+	w->len = len;
+	return mp_worker_go(w);
+}
+
+/* Start a worker that calls ioctl(@fd, @cmd, @arg), as mp_worker_start(). */
+static inline int mp_worker_ioctl(struct mp_worker *w, int fd,
+				  unsigned long cmd, void *arg)
+{
+	w->fd = fd;
+	w->cmd = cmd;
+	w->buf = arg;
+	return mp_worker_go(w);
 }
 
 /* True once the worker's call has returned. */
